@@ -1,0 +1,747 @@
+"""Folium map builders that work with no network: choropleth, bivariate map, standalone HTML.
+
+Every map is built on the vendored Leaflet in ``needmap/static`` (no CDN link), has no basemap
+unless a tile URL is given, carries the data attribution, and gives each polygon its GSS code as
+the GeoJSON feature ``id`` and as a property, so a click can be traced back to an area. This module
+never imports streamlit; ``needmap.app.offline`` serves the same assets to the Streamlit component.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import mimetypes
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from branca.utilities import color_brewer
+from jinja2 import Template
+
+from needmap.errors import InputError
+
+#: Folder of vendored front-end assets (see ``needmap/static/README.md``).
+STATIC_DIR = Path(__file__).with_name("static")
+LEAFLET_DIR = "leaflet-1.9.4"
+
+#: Resource name (as folium names it) -> file under :data:`STATIC_DIR`.
+LOCAL_JS: dict[str, str] = {"leaflet": f"{LEAFLET_DIR}/leaflet.js"}
+LOCAL_CSS: dict[str, str] = {"leaflet_css": f"{LEAFLET_DIR}/leaflet.css"}
+
+#: folium.Map lists these, but nothing needmap draws uses them (icons, HTML popups).
+UNUSED_ASSETS = frozenset(
+    {
+        "jquery",
+        "bootstrap",
+        "awesome_markers",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers_font_css",
+        "awesome_markers_css",
+        "awesome_rotate_css",
+    }
+)
+
+SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
+
+SUPPRESSED_COLOUR = "#9e9e9e"
+NO_DATA_COLOUR = "#e0e0e0"
+SUPPRESSED_LABEL = "suppressed"
+NO_DATA_LABEL = "no data"
+
+#: Joshua Stevens' pink-blue 3x3 scheme, indexed [engagement class][need class], low to high.
+BIVARIATE_PALETTE: tuple[tuple[str, ...], ...] = (
+    ("#e8e8e8", "#e4acac", "#c85a5a"),
+    ("#b0d5df", "#ad9ea5", "#985356"),
+    ("#64acbe", "#627f8c", "#574249"),
+)
+TERTILE_NAMES = ("low", "medium", "high")
+
+# Evenly spaced order statistics fed to Fisher-Jenks when there are more values than this; the
+# exact algorithm is quadratic and takes over a second for 1,000 values without numba.
+_JENKS_SAMPLE = 300
+
+
+def choropleth(
+    gdf: gpd.GeoDataFrame,
+    *,
+    code_column: str,
+    name_column: str,
+    value_column: str,
+    value_label: str,
+    attribution: str,
+    scheme: str = "quantiles",
+    k: int = 5,
+    palette: str = "YlOrRd",
+    value_format: str = "{:,.1f}",
+    outline: Any = None,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    extra_tooltip_columns: Sequence[str] = (),
+    suppressed_mask: Sequence[bool] | np.ndarray | pd.Series | None = None,
+) -> folium.Map:
+    """Draw one value per area in ``k`` classes, with a legend and tooltips.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        One row per area. Any CRS (reprojected to EPSG:4326); pass the output of
+        :func:`needmap.geometry.display_geometry` to keep the page light.
+    code_column, name_column : str
+        GSS code and name columns. The code becomes each feature's ``id`` and stays in its
+        properties, so ``last_active_drawing["properties"][code_column]`` names the clicked area.
+    value_column, value_label : str
+        The column to map, and how the legend and tooltip name it.
+    attribution : str
+        Data attribution shown on the map, e.g. "Contains OS data © Crown copyright and database
+        right 2025; ONS; MHCLG IoD2019; synthetic records".
+    scheme : {"quantiles", "natural_breaks", "equal_interval"}, default "quantiles"
+        How class breaks are chosen (mapclassify). Natural breaks are Fisher-Jenks, computed on at
+        most 300 evenly spaced order statistics, so they are deterministic and quick for any n.
+    k : int, default 5
+        Number of classes, 3 to 9 (fewer when there are fewer distinct values).
+    palette : str, default "YlOrRd"
+        A ColorBrewer sequential palette name, light for low values.
+    value_format : str, default "{:,.1f}"
+        Format of values in the tooltip and legend.
+    outline : GeoDataFrame, GeoSeries, shapely geometry or None
+        Authority boundary drawn on top as a dark line that does not catch clicks.
+    tiles, tiles_attribution : str or None
+        Basemap. ``None`` (default) draws no basemap and makes no tile request. A URL template
+        (``https://.../{z}/{x}/{y}.png``) needs ``tiles_attribution``; a folium/xyzservices name
+        brings its own.
+    extra_tooltip_columns : sequence of str
+        Further columns shown in the tooltip as they are (already disclosure-controlled).
+    suppressed_mask : boolean array-like or None
+        True where the value must not be shown (small-number suppression). Those areas are grey,
+        labelled "suppressed", left out of the class breaks, and their value is not written into
+        the map at all.
+
+    Returns
+    -------
+    folium.Map
+        Fitted to the areas' bounds.
+
+    Raises
+    ------
+    InputError
+        If a column is missing, an option is not recognised, or the mask has the wrong length.
+    """
+    frame = _prepare(gdf, [code_column, name_column, value_column, *extra_tooltip_columns])
+    if scheme not in SCHEMES:
+        raise InputError(f"scheme must be one of {list(SCHEMES)}, got {scheme!r}.")
+    if not isinstance(k, int) or not 3 <= k <= 9:
+        raise InputError(f"k must be an integer from 3 to 9 classes, got {k!r}.")
+    colours = _palette(palette, k)
+    values = _numeric(frame, value_column)
+    suppressed = _mask(suppressed_mask, len(frame))
+    shown = ~suppressed & np.isfinite(values)
+
+    bins = _breaks(values[shown], scheme, k)
+    classes = np.full(len(frame), -1)
+    if len(bins):
+        classes[shown] = np.searchsorted(bins, values[shown], side="left")
+    labels = _range_labels(values[shown], bins, value_format)
+    colours = _spread(colours, len(bins))
+
+    fill = np.where(suppressed, SUPPRESSED_COLOUR, NO_DATA_COLOUR).astype(object)
+    value_text = np.where(suppressed, SUPPRESSED_LABEL, NO_DATA_LABEL).astype(object)
+    class_text = value_text.copy()
+    for i in np.flatnonzero(shown):
+        fill[i] = colours[classes[i]]
+        value_text[i] = value_format.format(values[i])
+        class_text[i] = labels[classes[i]]
+
+    properties = {
+        code_column: frame[code_column].astype(str).to_numpy(),
+        name_column: frame[name_column].astype(str).to_numpy(),
+        "value": value_text,
+        "class": class_text,
+        **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
+    }
+    counts = np.bincount(classes[shown], minlength=len(bins)) if len(bins) else []
+    rows = [(colours[i], labels[i], int(counts[i])) for i in range(len(bins))]
+    rows += _grey_rows(suppressed, ~suppressed & ~np.isfinite(values))
+    legend = _legend_html(value_label, rows)
+    tooltip = (
+        [name_column, code_column, "value", "class", *extra_tooltip_columns],
+        ["Name", "Code", value_label, "Class", *extra_tooltip_columns],
+    )
+    return _assemble(
+        frame,
+        code_column,
+        properties,
+        fill,
+        tooltip,
+        legend,
+        attribution,
+        outline,
+        tiles,
+        tiles_attribution,
+    )
+
+
+def bivariate(
+    gdf: gpd.GeoDataFrame,
+    *,
+    code_column: str,
+    name_column: str,
+    x_column: str,
+    y_column: str,
+    attribution: str,
+    x_label: str = "Need",
+    y_label: str = "Engagement",
+    k: int = 3,
+    value_format: str = "{:,.1f}",
+    outline: Any = None,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    extra_tooltip_columns: Sequence[str] = (),
+    suppressed_mask: Sequence[bool] | np.ndarray | pd.Series | None = None,
+) -> folium.Map:
+    """Cross need (across) with engagement (up) in a 3x3 tertile map with a 2-D legend.
+
+    Both variables are cut at their own tertiles (mapclassify ``Quantiles(k=3)``) and coloured
+    with Stevens' pink-blue palette: high need with low engagement is the strong red corner, the
+    pattern an early-help service looks for. Tooltips say e.g. "Need: high, Engagement: low".
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        One row per area, as for :func:`choropleth`.
+    code_column, name_column : str
+        GSS code and name columns (the code is the feature ``id`` and a property).
+    x_column, y_column : str
+        Need (horizontal axis) and engagement (vertical axis) columns.
+    attribution : str
+        Data attribution shown on the map.
+    x_label, y_label : str
+        Names used in the legend and tooltip.
+    k : int, default 3
+        Classes per axis; only 3 is supported (the palette is 3x3).
+    value_format, outline, tiles, tiles_attribution, extra_tooltip_columns, suppressed_mask
+        As for :func:`choropleth`; a suppressed row hides both values.
+
+    Returns
+    -------
+    folium.Map
+    """
+    if k != 3:
+        raise InputError(f"bivariate maps use 3 classes per axis (a 3x3 palette), got k={k!r}.")
+    frame = _prepare(gdf, [code_column, name_column, x_column, y_column, *extra_tooltip_columns])
+    x = _numeric(frame, x_column)
+    y = _numeric(frame, y_column)
+    suppressed = _mask(suppressed_mask, len(frame))
+    shown = ~suppressed & np.isfinite(x) & np.isfinite(y)
+
+    x_bins = _breaks(x[shown], "quantiles", 3)
+    y_bins = _breaks(y[shown], "quantiles", 3)
+    fill = np.where(suppressed, SUPPRESSED_COLOUR, NO_DATA_COLOUR).astype(object)
+    x_text = np.where(suppressed, SUPPRESSED_LABEL, NO_DATA_LABEL).astype(object)
+    y_text = x_text.copy()
+    class_text = x_text.copy()
+    for i in np.flatnonzero(shown):
+        xc = _tertile(x[i], x_bins)
+        yc = _tertile(y[i], y_bins)
+        fill[i] = BIVARIATE_PALETTE[yc][xc]
+        x_text[i] = value_format.format(x[i])
+        y_text[i] = value_format.format(y[i])
+        class_text[i] = f"{x_label}: {TERTILE_NAMES[xc]}, {y_label}: {TERTILE_NAMES[yc]}"
+
+    properties = {
+        code_column: frame[code_column].astype(str).to_numpy(),
+        name_column: frame[name_column].astype(str).to_numpy(),
+        "x_value": x_text,
+        "y_value": y_text,
+        "class": class_text,
+        **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
+    }
+    grey = _grey_rows(suppressed, ~suppressed & ~shown)
+    legend = _bivariate_legend_html(x_label, y_label, x_bins, y_bins, value_format, grey)
+    tooltip = (
+        [name_column, code_column, "class", "x_value", "y_value", *extra_tooltip_columns],
+        ["Name", "Code", "Class", x_label, y_label, *extra_tooltip_columns],
+    )
+    return _assemble(
+        frame,
+        code_column,
+        properties,
+        fill,
+        tooltip,
+        legend,
+        attribution,
+        outline,
+        tiles,
+        tiles_attribution,
+    )
+
+
+def localize_assets(m: folium.Map, prefix: str = "") -> folium.Map:
+    """Point every script and stylesheet the map needs at the vendored copies, in place.
+
+    Each element's ``default_js``/``default_css`` is rewritten by resource name: vendored names
+    become ``prefix + path under needmap/static``, names in :data:`UNUSED_ASSETS` are dropped, and
+    any other resource raises, so a plugin cannot quietly bring back a CDN request.
+
+    Parameters
+    ----------
+    m : folium.Map
+        Modified in place (folium elements carry their resources as attributes) and returned.
+    prefix : str, default ""
+        Prepended to the relative path, e.g. the URL under which ``needmap/static`` is served.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` itself.
+
+    Raises
+    ------
+    InputError
+        If an element needs a script or stylesheet that is not vendored.
+    """
+    for element in _walk(m):
+        if "default_js" in dir(element):
+            element.default_js = _local(element, "default_js", LOCAL_JS, prefix)
+            element.default_css = _local(element, "default_css", LOCAL_CSS, prefix)
+    return m
+
+
+def standalone_html(m: folium.Map) -> str:
+    """Render a map as one HTML file with every script, stylesheet and image inlined.
+
+    The file opens with no network: Leaflet and its CSS (with its images as ``data:`` URIs) are
+    embedded. Only a basemap, if the map was built with ``tiles=``, is fetched when viewed.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`choropleth` or :func:`bivariate`, or any folium map that needs only
+        Leaflet. Its resource attributes are set to the vendored paths (see
+        :func:`localize_assets`).
+
+    Returns
+    -------
+    str
+        A complete HTML document.
+
+    Raises
+    ------
+    InputError
+        If the map needs a script or stylesheet that is not vendored.
+    """
+    localize_assets(m)
+    page = m.get_root().render()
+    js = {path: name for name, path in LOCAL_JS.items()}
+    css = {path: name for name, path in LOCAL_CSS.items()}
+
+    def script(match: re.Match[str]) -> str:
+        src = match.group(1)
+        if src not in js:
+            raise InputError(
+                f"The map loads the script {src!r}, which is not vendored in needmap/static, so "
+                "the HTML would need a network. Remove the element that adds it, or vendor it "
+                "and list it in needmap.maps.LOCAL_JS."
+            )
+        text = (STATIC_DIR / src).read_text(encoding="utf-8")
+        return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+
+    def stylesheet(match: re.Match[str]) -> str:
+        href = match.group(1)
+        if href not in css:
+            raise InputError(
+                f"The map loads the stylesheet {href!r}, which is not vendored in needmap/static. "
+                "Remove the element that adds it, or vendor it and list it in "
+                "needmap.maps.LOCAL_CSS."
+            )
+        return "<style>" + _inline_css_urls(STATIC_DIR / href) + "</style>"
+
+    page = re.sub(r'<script src="([^"]*)"></script>', script, page)
+    return re.sub(r'<link rel="stylesheet" href="([^"]*)"/>', stylesheet, page)
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def _prepare(gdf: gpd.GeoDataFrame, columns: Iterable[str]) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError(f"Map builders expect a GeoDataFrame, got {type(gdf).__name__}.")
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"Columns {missing} are not in the GeoDataFrame; it has {list(gdf.columns)}. "
+            "Pass the names of existing columns."
+        )
+    if gdf.crs is None:
+        raise InputError(
+            "The GeoDataFrame has no CRS. Set it with set_crs() (EPSG:27700 for stored needmap "
+            "geometry) before mapping."
+        )
+    if len(gdf) == 0:
+        raise InputError("The GeoDataFrame has no rows; there is nothing to map.")
+    if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
+        raise InputError(
+            "Some rows have no geometry; a map needs a polygon for every area. Drop them or "
+            "join the boundaries again."
+        )
+    frame = gdf.to_crs("EPSG:4326") if not gdf.crs.equals("EPSG:4326") else gdf
+    return frame.reset_index(drop=True)
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        raise InputError(
+            f"Column '{column}' must be numeric; found {frame[column][bad].iloc[0]!r}. "
+            "Map a numeric column, with missing values as NaN."
+        )
+    return values.to_numpy(dtype=float)
+
+
+def _mask(mask: Any, n: int) -> np.ndarray:
+    if mask is None:
+        return np.zeros(n, dtype=bool)
+    arr = np.asarray(mask, dtype=bool)
+    if arr.shape != (n,):
+        raise InputError(
+            f"suppressed_mask must have one boolean per row ({n}), got shape {arr.shape}."
+        )
+    return arr
+
+
+def _palette(name: str, k: int) -> list[str]:
+    try:
+        return list(color_brewer(name, n=k))
+    except ValueError as exc:
+        raise InputError(
+            f"palette {name!r} is not a ColorBrewer palette ({exc}). Use e.g. 'YlOrRd', 'Blues'."
+        ) from None
+
+
+def _spread(colours: list[str], n: int) -> list[str]:
+    """Pick n colours across the full palette, so 3 classes still run from light to dark."""
+    if n >= len(colours) or n == 0:
+        return colours[:n]
+    idx = np.round(np.linspace(0, len(colours) - 1, n)).astype(int)
+    return [colours[i] for i in idx]
+
+
+def _breaks(values: np.ndarray, scheme: str, k: int) -> np.ndarray:
+    """Upper bounds of the classes (the last is the maximum); empty when there is nothing."""
+    if len(values) == 0:
+        return np.array([])
+    unique = np.unique(values)
+    if len(unique) <= k:
+        return unique
+    if scheme == "quantiles":
+        bins = mapclassify.Quantiles(values, k=k).bins
+    elif scheme == "equal_interval":
+        bins = mapclassify.EqualInterval(values, k=k).bins
+    else:
+        sample = np.sort(values)
+        if len(sample) > _JENKS_SAMPLE:
+            picks = np.round(np.linspace(0, len(sample) - 1, _JENKS_SAMPLE)).astype(int)
+            sample = sample[picks]
+        bins = mapclassify.FisherJenks(sample, k=k).bins
+        bins[-1] = values.max()
+    return np.unique(bins)
+
+
+def _range_labels(values: np.ndarray, bins: np.ndarray, fmt: str) -> list[str]:
+    if len(bins) == 0:
+        return []
+    lows = [values.min(), *bins[:-1]]
+    labels = []
+    for i, (low, high) in enumerate(zip(lows, bins, strict=True)):
+        if low == high:
+            labels.append(fmt.format(high))
+        elif i == 0:
+            labels.append(f"{fmt.format(low)} – {fmt.format(high)}")
+        else:
+            labels.append(f"> {fmt.format(low)} – {fmt.format(high)}")
+    return labels
+
+
+def _tertile(value: float, bins: np.ndarray) -> int:
+    """Class 0-2 of a value; with fewer than 3 distinct cut points, spread over low..high."""
+    i = int(np.searchsorted(bins, value, side="left"))
+    if len(bins) >= 3:
+        return min(i, 2)
+    return {1: [1], 2: [0, 2]}.get(len(bins), [1])[min(i, len(bins) - 1)]
+
+
+def _as_text(column: pd.Series) -> np.ndarray:
+    return np.array([NO_DATA_LABEL if pd.isna(v) else str(v) for v in column], dtype=object)
+
+
+def _grey_rows(suppressed: np.ndarray, no_data: np.ndarray) -> list[tuple[str, str, int]]:
+    rows = []
+    if suppressed.any():
+        rows.append((SUPPRESSED_COLOUR, SUPPRESSED_LABEL, int(suppressed.sum())))
+    if no_data.any():
+        rows.append((NO_DATA_COLOUR, NO_DATA_LABEL, int(no_data.sum())))
+    return rows
+
+
+def _swatch(colour: str, size: int = 14) -> str:
+    return (
+        f'<span style="display:inline-block;width:{size}px;height:{size}px;background:{colour};'
+        'border:1px solid #777;vertical-align:middle;margin-right:6px"></span>'
+    )
+
+
+_BOX = (
+    "background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
+    "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.4 sans-serif;color:#222"
+)
+
+
+def _legend_html(title: str, rows: list[tuple[str, str, int]]) -> str:
+    lines = "".join(
+        f'<div class="needmap-legend-row">{_swatch(c)}{html.escape(label)}'
+        f' <span style="color:#666">({n})</span></div>'
+        for c, label, n in rows
+    )
+    return (
+        f'<div class="needmap-legend" style="{_BOX}"><div style="font-weight:bold;'
+        f'margin-bottom:4px">{html.escape(title)}</div>{lines}</div>'
+    )
+
+
+def _bivariate_legend_html(
+    x_label: str,
+    y_label: str,
+    x_bins: np.ndarray,
+    y_bins: np.ndarray,
+    fmt: str,
+    grey: list[tuple[str, str, int]],
+) -> str:
+    cells = []
+    for yc in (2, 1, 0):  # top row is high engagement
+        for xc in range(3):
+            tip = f"{x_label}: {TERTILE_NAMES[xc]}, {y_label}: {TERTILE_NAMES[yc]}"
+            cells.append(
+                f'<div class="needmap-bivariate-cell" title="{html.escape(tip)}" '
+                f'style="width:18px;height:18px;background:{BIVARIATE_PALETTE[yc][xc]}"></div>'
+            )
+    grid = (
+        '<div style="display:grid;grid-template-columns:repeat(3,18px);gap:1px">'
+        + "".join(cells)
+        + "</div>"
+    )
+
+    def cuts(bins: np.ndarray) -> str:
+        return ", ".join(fmt.format(b) for b in bins[:-1]) if len(bins) > 1 else "n/a"
+
+    x_esc, y_esc = html.escape(x_label), html.escape(y_label)
+    extra = "".join(
+        f"<div>{_swatch(c)}{html.escape(label)} <span style='color:#666'>({n})</span></div>"
+        for c, label, n in grey
+    )
+    return (
+        f'<div class="needmap-legend needmap-bivariate-legend" style="{_BOX}">'
+        '<div style="display:flex;align-items:flex-end;gap:4px">'
+        f'<div style="writing-mode:vertical-rl;transform:rotate(180deg)">{y_esc} &rarr;</div>'
+        f"<div>{grid}<div>{x_esc} &rarr;</div></div></div>"
+        f'<div style="color:#666;margin-top:4px">Tertile cuts: {x_esc} {html.escape(cuts(x_bins))}'
+        f"; {y_esc} {html.escape(cuts(y_bins))}</div>{extra}</div>"
+    )
+
+
+def _assemble(
+    frame: gpd.GeoDataFrame,
+    code_column: str,
+    properties: dict[str, np.ndarray],
+    fill: np.ndarray,
+    tooltip: tuple[list[str], list[str]],
+    legend: str,
+    attribution: str,
+    outline: Any,
+    tiles: str | None,
+    tiles_attribution: str | None,
+) -> folium.Map:
+    codes = properties[code_column]
+    if len(set(codes)) != len(codes):
+        dup = pd.Series(codes)[pd.Series(codes).duplicated()].iloc[0]
+        raise InputError(
+            f"Column '{code_column}' must hold one row per area; code {dup!r} appears more than "
+            "once. Aggregate to one row per area before mapping."
+        )
+    fill_by_code = dict(zip(codes, fill, strict=True))
+    keys = list(properties)
+    features = [
+        {
+            "type": "Feature",
+            "id": codes[i],
+            "properties": {key: properties[key][i] for key in keys},
+            "geometry": geom,
+        }
+        for i, geom in enumerate(_geometries(frame))
+    ]
+    data = {"type": "FeatureCollection", "features": features}
+
+    m = folium.Map(location=None, tiles=None, zoom_control=True, control_scale=True)
+    localize_assets(m)
+    if tiles is not None:
+        _add_tiles(m, tiles, tiles_attribution)
+
+    folium.GeoJson(
+        data,
+        name="areas",
+        style_function=lambda f: {
+            "fillColor": fill_by_code[f["id"]],
+            "color": "#555555",
+            "weight": 0.6,
+            "fillOpacity": 0.8,
+        },
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000", "fillOpacity": 0.9},
+        tooltip=folium.GeoJsonTooltip(fields=tooltip[0], aliases=tooltip[1], sticky=True),
+    ).add_to(m)
+    if outline is not None:
+        _outline_layer(outline).add_to(m)
+    _HtmlControl(legend, position="bottomright").add_to(m)
+    _Attribution(attribution).add_to(m)
+
+    west, south, east, north = frame.total_bounds
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
+    return m
+
+
+def _geometries(frame: gpd.GeoDataFrame) -> Iterator[dict]:
+    for geom in frame.geometry.array:
+        yield json.loads(shapely.to_geojson(geom))
+
+
+def _add_tiles(m: folium.Map, tiles: str, attribution: str | None) -> None:
+    if "{" in tiles and not attribution:
+        raise InputError(
+            f"The tile URL {tiles!r} needs tiles_attribution, the credit its provider requires "
+            "(e.g. '© OpenStreetMap contributors')."
+        )
+    folium.TileLayer(tiles=tiles, attr=attribution, name="basemap").add_to(m)
+
+
+def _outline_layer(outline: Any) -> folium.GeoJson:
+    if isinstance(outline, gpd.GeoDataFrame):
+        outline = outline.geometry
+    if isinstance(outline, gpd.GeoSeries):
+        if outline.crs is None:
+            raise InputError("The outline has no CRS; set it with set_crs() before mapping.")
+        geom = outline.to_crs("EPSG:4326").union_all()
+    elif hasattr(outline, "__geo_interface__"):
+        geom = outline  # a bare shapely geometry is taken to be in EPSG:4326
+    else:
+        raise InputError(
+            "outline must be a GeoDataFrame, GeoSeries or shapely geometry, "
+            f"got {type(outline).__name__}."
+        )
+    return folium.GeoJson(
+        geom.__geo_interface__,
+        name="outline",
+        style_function=lambda f: {"fill": False, "color": "#111111", "weight": 2.5},
+        interactive=False,
+    )
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in element._children.values():
+        yield from _walk(child)
+
+
+def _local(element: Any, attr: str, table: dict[str, str], prefix: str) -> list[tuple[str, str]]:
+    out = []
+    for name, url in getattr(element, attr):
+        if name in table:
+            out.append((name, prefix + table[name]))
+        elif name not in UNUSED_ASSETS:
+            raise InputError(
+                f"{type(element).__name__} needs {name!r} from {url}, which is not vendored in "
+                "needmap/static, so the map would need a network. Vendor it (see "
+                "needmap/static/README.md) or leave that element out."
+            )
+    return out
+
+
+def _inline_css_urls(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match[str]) -> str:
+        target = path.parent / match.group(1)
+        if not target.is_file():
+            return match.group(0)
+        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        payload = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f"url(data:{mime};base64,{payload})"
+
+    return re.sub(r"url\((?![#\"'])([^)]+)\)", data_uri, text)
+
+
+class _HtmlControl(MacroElement):
+    """A Leaflet control holding fixed HTML (the legend); clicks on it stay on it."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+        {{ this.get_name() }}.onAdd = function (map) {
+            var div = L.DomUtil.create("div", "needmap-control");
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str, position: str = "bottomright") -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html_text
+        self.position = position
+
+
+class _Attribution(MacroElement):
+    """Adds a data credit to the map's attribution control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(
+                "attribution must be the data credit shown on the map, e.g. 'Contains OS data "
+                "© Crown copyright and database right 2025; ONS'; got an empty value."
+            )
+        super().__init__()
+        self._name = "Attribution"
+        self.text = html.escape(text)
+
+
+__all__: list[str] = [
+    "BIVARIATE_PALETTE",
+    "LOCAL_CSS",
+    "LOCAL_JS",
+    "STATIC_DIR",
+    "bivariate",
+    "choropleth",
+    "localize_assets",
+    "standalone_html",
+]
