@@ -1,0 +1,194 @@
+"""The ``needmap`` command: thin commands over the same functions the app calls.
+
+A user mistake prints one ``Error: ...`` line and exits 1; there is no traceback for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from needmap import __version__
+from needmap.errors import NeedmapError, NeedmapWarning
+
+EXIT_USER_ERROR = 1
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False, soft_wrap=True)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Validate, ingest, geocode, compute and write a new snapshot."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from needmap.config import load_config
+    from needmap.refresh import STEPS, refresh
+
+    config = load_config(args.config)
+    console = _console()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=args.quiet,
+    ) as bar:
+        task = bar.add_task("refresh", total=len(STEPS))
+        seen: list[str] = []
+
+        def step(name: str) -> None:
+            if seen:
+                bar.advance(task)
+            seen.append(name)
+            bar.update(task, description=f"refresh: {name}")
+
+        result = refresh(config, force=args.force, start=args.start, end=args.end, progress=step)
+        bar.advance(task)
+    for w in result.warnings:
+        console.print(f"Warning: {w}", markup=False)
+    _print_quality(console, result)
+    return 0
+
+
+def _print_quality(console, result) -> None:
+    m = result.manifest
+    console.print(
+        f"Snapshot {m['snapshot_id']} written to {result.snapshot_path}", markup=False
+    )
+    console.print(
+        f"{m['authority_name']} ({m['authority_code']}): {m['n_wards']} wards, {m['n_lsoas']} "
+        f"LSOAs, {m['children_total']:,.0f} children aged {m['children_age_band']}; period "
+        f"{m['period_start']} to {m['period_end']}.",
+        markup=False,
+    )
+    console.print("Data quality:", markup=False)
+    for q in result.quality:
+        console.print(
+            f"  {q.kind} {q.path}: {q.rows_read:,} rows read, {q.rows_used:,} used, "
+            f"{sum(q.rejects.values()):,} rejected",
+            markup=False,
+        )
+        if q.rejects:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in q.rejects.items())
+            console.print(f"    rejected: {reasons}", markup=False)
+        located = ", ".join(f"{k.replace('_', '/')} {v:,}" for k, v in q.located_by.items())
+        console.print(f"    located by: {located or '-'}", markup=False)
+    files = [q.rejects_file for q in result.quality if q.rejects_file]
+    if files:
+        console.print(
+            "Rejected rows (personal data: keep local) are in " + ", ".join(files), markup=False
+        )
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Write SYNTHETIC referral and engagement exports (seeded) for the config's authority."""
+    from needmap.config import load_config
+    from needmap.synthetic import write_demo_data
+
+    config = load_config(args.config)
+    out = Path(args.out) if args.out else config.root / "data" / "synthetic"
+    files = write_demo_data(config, out, seed=args.seed, years=args.years)
+    print(
+        f"Wrote SYNTHETIC demo records (seed {args.seed}): {files.n_referrals:,} referral rows to "
+        f"{files.referrals}, {files.n_engagement:,} engagement rows to {files.engagement}; "
+        f"planted ground truth in {files.truth}."
+    )
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    """List the snapshots kept for a config, oldest first; the current one is marked."""
+    from needmap.config import load_config
+    from needmap.snapshot import latest_path, list_snapshots
+
+    config = load_config(args.config)
+    snaps = list_snapshots(config.snapshots_folder)
+    if not snaps:
+        print("No snapshot yet. Run: needmap refresh --config " + str(args.config))
+        return 0
+    current = latest_path(config.snapshots_folder)
+    for m in snaps:
+        mark = "*" if current and current.name == m["snapshot_id"] else " "
+        print(f"{mark} {m['snapshot_id']}  {m['created_at']}  period {m['period_start']} to "
+              f"{m['period_end']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="needmap",
+        description="Map need, referrals and early-help reach by ward and LSOA.",
+    )
+    parser.add_argument("--version", action="version", version=f"needmap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=(func.__doc__ or "").splitlines()[0],
+                           description=func.__doc__)
+        p.add_argument("--config", default="needmap.toml", help="path to needmap.toml")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("refresh", cmd_refresh)
+    p.add_argument("--force", action="store_true",
+                   help="allow a snapshot of an earlier period to become current")
+    p.add_argument("--start", type=_date, help="period start (YYYY-MM-DD); default from config")
+    p.add_argument("--end", type=_date, help="period end (YYYY-MM-DD); default from config")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("demo-data", cmd_demo_data)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--years", type=int, default=3)
+    p.add_argument("--out", help="folder for the files (default: data/synthetic by the config)")
+
+    add("snapshots", cmd_snapshots)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``needmap`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("always", NeedmapWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except NeedmapError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except KeyboardInterrupt:
+            print("Error: interrupted; the last complete snapshot is unchanged.", file=sys.stderr)
+            return 130
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, NeedmapWarning):
+        print(f"Warning: {message}", file=sys.stderr)
+    else:  # pragma: no cover - library noise stays visible but short
+        print(f"Warning: {category.__name__}: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Areas x records x need -> one tidy table per geography (LSOA, ward, authority) and period.
+
+Definitions (also in docs/indicators.md):
+
+* ``children``: the deprivation file's child denominator (IoD2019: dependent children aged 0-15,
+  mid-2015), summed over LSOAs; the age band is named in the snapshot manifest.
+* need at LSOA level is the published value. At ward level: ``imd_score`` and ``imd_pctile`` are
+  population-weighted means of the ward's LSOAs; ``idaci_score`` and ``idaci_pctile`` are
+  weighted by children (IDACI is a share of children). ``*_pctile`` comes from the national rank
+  (100 = most deprived LSOA in England) and exists even where a score is missing.
+* ``referrals``: referrals dated in the period; ``referral_rate`` = referrals per 1,000 children;
+  ``referrals_<source>`` by source; ``nfa_share`` = share with no further action;
+  ``rereferral_share`` = share made within ``rereferral_window_days`` (default 365) of the same
+  child's previous referral (looked for over the whole file, not only the period).
+* ``families_engaged``: distinct families with an engagement starting in the period;
+  ``priority_families_engaged`` those marked as priority families; ``reach_rate`` = families
+  engaged per 1,000 children; ``families_early_help`` / ``families_childrens_centre`` by service.
+
+Rates cover the period they are computed for (a quarter in the quarterly tables). Distinct
+families are counted at each level on its own, so a family seen in two LSOAs of one ward counts
+once in the ward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from needmap.sources.records import SOURCES
+
+COUNT_COLUMNS = [
+    "referrals",
+    *[f"referrals_{s}" for s in SOURCES],
+    "referrals_nfa",
+    "rereferrals",
+    "families_engaged",
+    "priority_families_engaged",
+    "families_early_help",
+    "families_childrens_centre",
+]
+RATE_COLUMNS = ["referral_rate", "nfa_share", "rereferral_share", "reach_rate"]
+NEED_COLUMNS = ["imd_score", "imd_pctile", "idaci_score", "idaci_pctile"]
+
+
+@dataclass
+class Indicators:
+    """The tables a snapshot holds."""
+
+    lsoa: gpd.GeoDataFrame
+    ward: gpd.GeoDataFrame
+    lsoa_quarterly: pd.DataFrame
+    ward_quarterly: pd.DataFrame
+    authority: pd.DataFrame
+    authority_quarterly: pd.DataFrame
+    period_start: dt.date
+    period_end: dt.date
+
+
+def mark_rereferrals(referrals: pd.DataFrame, window_days: int = 365) -> pd.Series:
+    """True where a referral follows the same child's previous one within ``window_days``."""
+    if referrals.empty:
+        return pd.Series(False, index=referrals.index)
+    r = referrals[["person_id", "referral_date"]].sort_values(["person_id", "referral_date"])
+    gap = r.groupby("person_id")["referral_date"].diff()
+    flag = gap.notna() & (gap <= pd.Timedelta(days=window_days))
+    return flag.reindex(referrals.index)
+
+
+def quarter_of(dates: pd.Series) -> pd.Series:
+    """Calendar quarter label, e.g. ``2024Q2``."""
+    return dates.dt.to_period("Q").astype(str)
+
+
+def default_period(referrals: pd.DataFrame, engagement: pd.DataFrame) -> tuple[dt.date, dt.date]:
+    """The four quarters ending with the quarter of the latest record."""
+    latest = max(
+        [d.max() for d in (referrals.get("referral_date"), engagement.get("engagement_date"))
+         if d is not None and len(d.dropna())],
+        default=pd.Timestamp(dt.date.today()),
+    )
+    q = pd.Period(latest, freq="Q")
+    return (q - 3).start_time.date(), q.end_time.date()
+
+
+def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Counts per group of ``keys`` (columns present in both tables)."""
+    parts = []
+    if len(ref):
+        g = ref.groupby(keys)
+        c = g.size().rename("referrals").to_frame()
+        by_source = pd.crosstab(
+            [ref[k] for k in keys], ref["referral_source"]
+        ).reindex(columns=list(SOURCES), fill_value=0)
+        by_source.columns = [f"referrals_{s}" for s in by_source.columns]
+        c = c.join(by_source)
+        c["referrals_nfa"] = (ref["outcome"] == "nfa").groupby([ref[k] for k in keys]).sum()
+        c["rereferrals"] = g["rereferral"].sum()
+        parts.append(c)
+    if len(eng):
+        g = eng.groupby(keys)
+        c = g["family_id"].nunique().rename("families_engaged").to_frame()
+        pri = eng[eng["priority_family"]]
+        c["priority_families_engaged"] = pri.groupby(keys)["family_id"].nunique()
+        for service in ("early_help", "childrens_centre"):
+            sub = eng[eng["service"] == service]
+            c[f"families_{service}"] = sub.groupby(keys)["family_id"].nunique()
+        parts.append(c)
+    if not parts:
+        return pd.DataFrame(columns=COUNT_COLUMNS)
+    out = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    out = out.reindex(columns=COUNT_COLUMNS)
+    return out.fillna(0).astype("int64")
+
+
+def add_rates(df: pd.DataFrame) -> pd.DataFrame:
+    """Rates per 1,000 children and shares of referrals (NaN where the base is zero)."""
+    out = df.copy()
+    children = out["children"].where(out["children"] > 0)
+    refs = out["referrals"].where(out["referrals"] > 0)
+    out["referral_rate"] = 1000 * out["referrals"] / children
+    out["nfa_share"] = out["referrals_nfa"] / refs
+    out["rereferral_share"] = out["rereferrals"] / refs
+    out["reach_rate"] = 1000 * out["families_engaged"] / children
+    return out
+
+
+def _weighted(df: pd.DataFrame, by: str, value: str, weight: str) -> pd.Series:
+    ok = df[value].notna() & (df[weight] > 0)
+    d = df[ok]
+    num = (d[value] * d[weight]).groupby(d[by]).sum()
+    den = d[weight].groupby(d[by]).sum()
+    return num / den
+
+
+def ward_need(lsoa: pd.DataFrame) -> pd.DataFrame:
+    """Population-weighted need and summed denominators per ward."""
+    g = lsoa.groupby("ward_code")
+    out = pd.DataFrame(
+        {
+            "children": g["children"].sum(),
+            "population": g["population"].sum(),
+            "n_lsoas": g.size(),
+            "lsoas_imd_decile_1": (lsoa["imd_decile"] == 1).groupby(lsoa["ward_code"]).sum(),
+            "lsoas_idaci_decile_1_2": (lsoa["idaci_decile"] <= 2).groupby(lsoa["ward_code"]).sum(),
+        }
+    )
+    out["imd_score"] = _weighted(lsoa, "ward_code", "imd_score", "population")
+    out["imd_pctile"] = _weighted(lsoa, "ward_code", "imd_pctile", "population")
+    out["idaci_score"] = _weighted(lsoa, "ward_code", "idaci_score", "children")
+    out["idaci_pctile"] = _weighted(lsoa, "ward_code", "idaci_pctile", "children")
+    return out
+
+
+def build_indicators(
+    lsoa: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    referrals: pd.DataFrame,
+    engagement: pd.DataFrame,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    rereferral_window_days: int = 365,
+) -> Indicators:
+    """Compute every indicator for LSOAs (with need and ``ward_code``), wards and the authority.
+
+    ``lsoa`` holds deprivation columns and ``ward_code``; ``referrals`` and ``engagement`` are
+    geocoded records (``lsoa_code`` may be missing for ward-only locations).
+    """
+    ref = referrals.copy()
+    eng = engagement.copy()
+    ref["rereferral"] = mark_rereferrals(ref, rereferral_window_days)
+    if start is None or end is None:
+        d_start, d_end = default_period(ref, eng)
+        start, end = start or d_start, end or d_end
+    ref["quarter"] = quarter_of(ref["referral_date"])
+    eng["quarter"] = quarter_of(eng["engagement_date"])
+    in_ref = ref["referral_date"].between(pd.Timestamp(start), pd.Timestamp(end))
+    in_eng = eng["engagement_date"].between(pd.Timestamp(start), pd.Timestamp(end))
+    ref_p, eng_p = ref[in_ref], eng[in_eng]
+    ref_l, eng_l = ref[ref["lsoa_code"].notna()], eng[eng["lsoa_code"].notna()]
+
+    quarters = _quarters(ref, eng, start, end)
+
+    # LSOA, chosen period
+    lsoa_tab = lsoa.set_index("lsoa_code")
+    counts = _counts(ref_p[ref_p["lsoa_code"].notna()], eng_p[eng_p["lsoa_code"].notna()],
+                     ["lsoa_code"])
+    lsoa_out = lsoa_tab.join(counts.reindex(lsoa_tab.index).fillna(0).astype("int64"))
+    lsoa_out = add_rates(lsoa_out).reset_index()
+    lsoa_out = gpd.GeoDataFrame(lsoa_out, geometry="geometry", crs=lsoa.crs)
+
+    # Ward, chosen period
+    need = ward_need(lsoa_tab.reset_index())
+    ward_tab = wards.set_index("ward_code").join(need)
+    for col in ("children", "population", "n_lsoas"):
+        ward_tab[col] = ward_tab[col].fillna(0)
+    counts = _counts(ref_p, eng_p, ["ward_code"])
+    ward_out = ward_tab.join(counts.reindex(ward_tab.index).fillna(0).astype("int64"))
+    ward_out = add_rates(ward_out).reset_index()
+    ward_out = gpd.GeoDataFrame(ward_out, geometry="geometry", crs=wards.crs)
+
+    # Quarterly tables (every area x every quarter, zeros kept)
+    lq = _quarterly(ref_l, eng_l, "lsoa_code", lsoa_tab[["children"]], quarters)
+    wq = _quarterly(ref, eng, "ward_code", ward_tab[["children"]], quarters)
+
+    # Authority
+    total_children = float(lsoa_tab["children"].sum())
+    auth_counts = _counts(ref_p.assign(_all=1), eng_p.assign(_all=1), ["_all"])
+    authority = auth_counts.reindex([1]).fillna(0).astype("int64").reset_index(drop=True)
+    authority.insert(0, "children", total_children)
+    authority.insert(1, "population", float(lsoa_tab["population"].sum()))
+    for col, w in (("imd_score", "population"), ("imd_pctile", "population"),
+                   ("idaci_score", "children"), ("idaci_pctile", "children")):
+        ok = lsoa_tab[col].notna()
+        authority[col] = np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w])
+    authority = add_rates(authority)
+    aq = _quarterly(ref.assign(_all="all"), eng.assign(_all="all"), "_all",
+                    pd.DataFrame({"children": [total_children]}, index=["all"]), quarters)
+    aq = aq.drop(columns="_all")
+
+    return Indicators(
+        lsoa=lsoa_out,
+        ward=ward_out,
+        lsoa_quarterly=lq,
+        ward_quarterly=wq,
+        authority=authority,
+        authority_quarterly=aq,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def _quarters(ref: pd.DataFrame, eng: pd.DataFrame, start: dt.date, end: dt.date) -> list[str]:
+    dates = pd.concat([ref["referral_date"], eng["engagement_date"]]).dropna()
+    first = min(dates.min(), pd.Timestamp(start)) if len(dates) else pd.Timestamp(start)
+    last = max(dates.max(), pd.Timestamp(end)) if len(dates) else pd.Timestamp(end)
+    return [str(p) for p in pd.period_range(first, last, freq="Q")]
+
+
+def _quarterly(
+    ref: pd.DataFrame, eng: pd.DataFrame, key: str, children: pd.DataFrame, quarters: list[str]
+) -> pd.DataFrame:
+    counts = _counts(ref, eng, [key, "quarter"])
+    full = pd.MultiIndex.from_product([children.index, quarters], names=[key, "quarter"])
+    out = counts.reindex(full).fillna(0).astype("int64").reset_index()
+    out = out.merge(children, left_on=key, right_index=True, how="left")
+    out = add_rates(out)
+    out.insert(2, "quarter_start", pd.PeriodIndex(out["quarter"], freq="Q").start_time.date)
+    return out

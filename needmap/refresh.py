@@ -1,0 +1,244 @@
+"""``needmap refresh``: validate, ingest, geocode, compute, then write a snapshot.
+
+The same function serves the CLI and the app (which builds the demo snapshot on first run).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from needmap import __version__
+from needmap.config import Config
+from needmap.errors import InputError, NeedmapWarning
+from needmap.indicators import build_indicators
+from needmap.snapshot import load_snapshot, sha256, write_snapshot
+from needmap.sources.boundaries import read_boundaries
+from needmap.sources.deprivation import read_deprivation
+from needmap.sources.geocode import geocode, read_postcodes
+from needmap.sources.lookups import lsoa_to_ward
+from needmap.sources.records import KINDS, RecordBatch, empty_records, read_records
+from needmap.sources.schools import read_schools
+from needmap.sources.tables import ROW
+
+STEPS = (
+    "boundaries",
+    "deprivation",
+    "lookup",
+    "postcodes",
+    "records",
+    "geocode",
+    "indicators",
+    "snapshot",
+)
+
+
+@dataclass
+class FileQuality:
+    """What happened to one record file."""
+
+    path: str
+    kind: str
+    rows_read: int
+    rows_used: int
+    rejects: dict[str, int]
+    located_by: dict[str, int]
+    rejects_file: str | None = None
+
+
+@dataclass
+class RefreshResult:
+    """A finished refresh: where the snapshot is and what was found on the way."""
+
+    snapshot_path: Path
+    manifest: dict[str, Any]
+    quality: list[FileQuality] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def refresh(
+    config: Config,
+    *,
+    force: bool = False,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+    today: dt.date | None = None,
+) -> RefreshResult:
+    """Build a snapshot for ``config``. Raises ``NeedmapError`` with a user-facing message."""
+    step = progress or (lambda name: None)
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", NeedmapWarning)
+        step("boundaries")
+        wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
+        lsoa = read_boundaries(config.lsoa, level="lsoa")
+        step("deprivation")
+        dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
+        if config.deprivation.authority_column:
+            lsoa = lsoa[lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))].reset_index(drop=True)
+        missing = sorted(set(lsoa["lsoa_code"]) - set(dep["lsoa_code"]))
+        if missing:
+            raise InputError(
+                f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
+                f"{len(missing)} LSOA(s) of {config.lsoa.path.name} have no deprivation row, "
+                f"e.g. {', '.join(missing[:3])}. Use boundaries and deprivation data of the same "
+                f"LSOA vintage ({config.deprivation.lsoa_vintage})."
+            )
+        if lsoa.empty:
+            raise InputError(
+                f"{config.lsoa.path}: no LSOA matches the deprivation file's "
+                f"{config.authority_code} rows. Check the LSOA vintage and authority code."
+            )
+        step("lookup")
+        lookup = lsoa_to_ward(config.lookup, lsoa, wards)
+        areas = lsoa.merge(dep, on="lsoa_code", how="left").merge(
+            lookup[["lsoa_code", "ward_code"]], on="lsoa_code", how="left"
+        )
+        areas = areas.merge(wards[["ward_code", "ward_name"]], on="ward_code", how="left")
+        step("postcodes")
+        postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+        schools = read_schools(config.schools, lsoa, lookup) if config.schools else None
+
+        step("records")
+        batches: list[RecordBatch] = [
+            read_records(src.path, src.kind, sheet=src.sheet,
+                         max_reject_share=config.max_reject_share, today=today)
+            for src in config.records
+        ]
+        step("geocode")
+        located: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
+        quality: list[FileQuality] = []
+        for b in batches:
+            recs, rejects = geocode(
+                b.records,
+                lsoa=lsoa,
+                lookup=lookup,
+                wards=wards,
+                postcodes=postcodes,
+                path=b.path,
+                max_reject_share=config.max_reject_share,
+            )
+            if rejects:
+                b.rejects = pd.concat([b.rejects, *rejects], ignore_index=True)
+            located[b.kind].append(recs)
+            quality.append(
+                FileQuality(
+                    path=_rel(b.path, config.root),
+                    kind=b.kind,
+                    rows_read=b.rows_read,
+                    rows_used=len(recs),
+                    rejects=b.rejects_by_reason(),
+                    located_by={str(k): int(v) for k, v in
+                                recs["location_method"].value_counts().items()},
+                )
+            )
+        referrals = _combine(located["referrals"], "referrals")
+        engagement = _combine(located["engagement"], "engagement")
+
+        step("indicators")
+        ind = build_indicators(
+            areas,
+            wards,
+            referrals,
+            engagement,
+            start=start or config.period_start,
+            end=end or config.period_end,
+            rereferral_window_days=config.rereferral_window_days,
+        )
+        caught = [str(w.message) for w in seen if issubclass(w.category, NeedmapWarning)]
+
+    step("snapshot")
+    inputs = [
+        {"role": role, "path": _rel(p, config.root), "sha256": sha256(p)}
+        for role, p in _input_files(config)
+    ]
+    manifest = {
+        "needmap_version": __version__,
+        "authority_code": config.authority_code,
+        "authority_name": config.authority_name,
+        "config": _rel(config.source, config.root),
+        "deprivation_vintage": config.deprivation.vintage,
+        "lsoa_vintage": config.deprivation.lsoa_vintage,
+        "children_age_band": config.deprivation.children_age_band,
+        "lookup_method": str(lookup["lookup_method"].iloc[0]),
+        "disclosure_threshold": config.disclosure_threshold,
+        "synthetic_records": config.synthetic,
+        "attribution": config.attribution or DEFAULT_ATTRIBUTION,
+        "n_wards": len(ind.ward),
+        "n_lsoas": len(ind.lsoa),
+        "children_total": float(ind.lsoa["children"].sum()),
+        "inputs": inputs,
+        "records": [q.__dict__ for q in quality],
+        "rows": {
+            "referrals_used": len(referrals),
+            "engagement_used": len(engagement),
+        },
+        "warnings": caught,
+    }
+    path = write_snapshot(config.snapshots_folder, ind, schools, manifest, force=force)
+    snap_id = path.name
+    for b, q in zip(batches, quality, strict=True):
+        if len(b.rejects):
+            q.rejects_file = str(_write_rejects(config, snap_id, b))
+    return RefreshResult(snapshot_path=path, manifest=load_snapshot(path).manifest,
+                         quality=quality, warnings=caught)
+
+
+DEFAULT_ATTRIBUTION = (
+    "Contains OS data © Crown copyright and database right 2025. Contains Royal Mail data © Royal "
+    "Mail copyright and database right 2025. Source: Office for National Statistics licensed under "
+    "the Open Government Licence v3.0. English Indices of Deprivation 2019, MHCLG (OGL v3.0)."
+)
+
+
+def _combine(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_records(kind)
+    out = pd.concat(frames, ignore_index=True)
+    spec = KINDS[kind]
+    # The same id in two files (e.g. overlapping exports) counts once.
+    if spec.id_field in out:
+        out = out.drop_duplicates(spec.id_field)
+    return out.drop(columns=[ROW])
+
+
+def _input_files(config: Config) -> list[tuple[str, Path]]:
+    files = [
+        ("boundaries.ward", config.ward.path),
+        ("boundaries.lsoa", config.lsoa.path),
+        ("deprivation", config.deprivation.path),
+    ]
+    if config.lookup:
+        files.append(("lookup", config.lookup.path))
+    if config.postcodes:
+        files.append(("postcodes", config.postcodes.path))
+    if config.schools:
+        files.append(("schools", config.schools.path))
+    files += [(f"records.{r.kind}", r.path) for r in config.records]
+    return files
+
+
+def _write_rejects(config: Config, snap_id: str, batch: RecordBatch) -> Path:
+    """Rejected rows go to a local file beside the snapshots; nothing in needmap reads it."""
+    folder = config.rejects_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{snap_id}_{batch.kind}_{batch.path.stem}_rejects.csv"
+    tmp = path.with_suffix(".tmp")
+    batch.rejects.rename(columns={ROW: "row"}).to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""Reading the outside world: one module per kind of input."""

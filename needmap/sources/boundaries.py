@@ -1,0 +1,141 @@
+"""Ward and LSOA polygons from any OGR format or GeoParquet, checked and moved to EPSG:27700."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from needmap.config import BoundarySource
+from needmap.errors import InputError, NeedmapWarning
+
+BNG = "EPSG:27700"
+GSS = re.compile(r"^[EWSNK]\d{8}$")
+
+
+def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise InputError(
+            f"{path}: boundary file not found. Check the path in your config (relative to the "
+            "config file)."
+        )
+    try:
+        if path.suffix.lower() in {".parquet", ".geoparquet"}:
+            return gpd.read_parquet(path)
+        return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/arrow raise several types for unreadable files
+        hint = f" Check that layer '{layer}' exists." if layer else ""
+        raise InputError(
+            f"{path}: cannot read as a boundary file ({type(exc).__name__}: {exc}).{hint} "
+            "Use GeoJSON, GeoPackage, Shapefile or GeoParquet."
+        ) from None
+
+
+def read_boundaries(
+    source: BoundarySource, *, level: str, authority_code: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read area polygons as ``{level}_code``, ``{level}_name``, geometry in EPSG:27700.
+
+    Invalid polygons are repaired with ``shapely.make_valid`` and reported as a warning; duplicate
+    or malformed GSS codes, a missing code column or a missing CRS are errors.
+    """
+    path = source.path
+    gdf = _read_vector(path, source.layer)
+    if gdf.empty:
+        raise InputError(f"{path}: the boundary file has no features. Check you exported the layer.")
+    for role, col in (("code", source.code_column), ("name", source.name_column)):
+        if col not in gdf.columns:
+            found = ", ".join(c for c in gdf.columns if c != "geometry")
+            raise InputError(
+                f"{path}: column '{col}' (the {level} {role} column) not found. Columns found: "
+                f"{found}. Set boundaries.{level}.{role}_column in the config to one of these."
+            )
+    if gdf.crs is None:
+        raise InputError(
+            f"{path}: the boundary file has no CRS, so its coordinates cannot be placed. Save it "
+            "with its CRS (EPSG:27700 British National Grid, or EPSG:4326) and try again."
+        )
+    if source.authority_column and authority_code:
+        if source.authority_column not in gdf.columns:
+            raise InputError(
+                f"{path}: column '{source.authority_column}' (authority_column) not found. Columns "
+                f"found: {', '.join(c for c in gdf.columns if c != 'geometry')}."
+            )
+        gdf = gdf[gdf[source.authority_column].astype(str) == authority_code]
+        if gdf.empty:
+            raise InputError(
+                f"{path}: no {level} has {source.authority_column} = {authority_code}. Check the "
+                "authority code in [authority]."
+            )
+    code = gdf[source.code_column].astype("string").str.strip()
+    bad = code[~code.fillna("").str.match(GSS)]
+    if len(bad):
+        i = bad.index[0]
+        raise InputError(
+            f"{path}: feature {gdf.index.get_loc(i) + 1}, column '{source.code_column}': "
+            f"{bad.iloc[0]!r} is not a GSS code (a letter and 8 digits, e.g. E05014646). "
+            "Point code_column at the column of GSS codes."
+        )
+    dups = code[code.duplicated()]
+    if len(dups):
+        raise InputError(
+            f"{path}: column '{source.code_column}' repeats code {dups.iloc[0]} "
+            f"({dups.size} repeats). Dissolve the parts into one feature per code."
+        )
+    out = gpd.GeoDataFrame(
+        {
+            f"{level}_code": code.astype(str).to_numpy(),
+            f"{level}_name": gdf[source.name_column].astype(str).str.strip().to_numpy(),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+    if out.crs.to_epsg() != 27700:
+        out = out.to_crs(BNG)
+    empty = out.geometry.is_empty | out.geometry.isna()
+    if empty.any():
+        raise InputError(
+            f"{path}: {int(empty.sum())} feature(s) have no geometry, e.g. "
+            f"{out.loc[empty, f'{level}_code'].iloc[0]}. Fix or remove them."
+        )
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        warnings.warn(
+            f"{path}: repaired {int(invalid.sum())} invalid polygon(s) with make_valid, e.g. "
+            f"{out.loc[invalid, f'{level}_code'].iloc[0]}.",
+            NeedmapWarning,
+            stacklevel=2,
+        )
+        fixed = shapely.make_valid(out.geometry.values[invalid.to_numpy()])
+        # make_valid may return collections holding lines; keep the polygonal part only.
+        out.loc[invalid, "geometry"] = [
+            shapely.union_all(
+                [g for g in shapely.get_parts(f) if g.geom_type in ("Polygon", "MultiPolygon")]
+            )
+            for f in fixed
+        ]
+    return out.sort_values(f"{level}_code").reset_index(drop=True)
+
+
+def authority_outline(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The authority's outline: the union of its wards (shared borders dissolve away)."""
+    return gpd.GeoDataFrame(geometry=[wards.union_all()], crs=wards.crs)
+
+
+def assign_by_overlap(lsoa: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Best-fit LSOA -> ward by largest area of overlap, for when no official lookup is given."""
+    inter = gpd.overlay(
+        lsoa[["lsoa_code", "geometry"]], wards[["ward_code", "geometry"]], how="intersection",
+        keep_geom_type=True,
+    )
+    inter["area"] = inter.geometry.area
+    best = inter.sort_values("area", ascending=False).drop_duplicates("lsoa_code")
+    total = lsoa.set_index("lsoa_code").geometry.area
+    best["overlap_share"] = best["area"].to_numpy() / total.reindex(best["lsoa_code"]).to_numpy()
+    return best[["lsoa_code", "ward_code", "overlap_share"]].reset_index(drop=True)

@@ -1,0 +1,132 @@
+"""Indices of Deprivation at LSOA level, read by column mapping so IoD2025 is a config change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from needmap.config import DeprivationSource
+from needmap.errors import InputError
+from needmap.sources.boundaries import GSS
+from needmap.sources.tables import ROW, numeric_column, read_table, require_columns
+
+DEPRIVATION_COLUMNS = [
+    "lsoa_code",
+    "children",
+    "population",
+    "imd_rank",
+    "imd_decile",
+    "imd_score",
+    "imd_pctile",
+    "idaci_rank",
+    "idaci_decile",
+    "idaci_score",
+    "idaci_score_from_rank",
+    "idaci_pctile",
+]
+
+
+def rank_to_pctile(rank: pd.Series, national_areas: int) -> pd.Series:
+    """National rank (1 = most deprived) -> percentile where 100 = most deprived in England."""
+    return 100.0 * (national_areas - rank + 1) / national_areas
+
+
+def rank_to_decile(rank: pd.Series, national_areas: int) -> pd.Series:
+    """National rank -> decile (1 = most deprived 10%), as MHCLG defines it."""
+    return np.ceil(10 * rank / national_areas).clip(1, 10)
+
+
+def fill_score_from_rank(score: pd.Series, rank: pd.Series) -> pd.Series:
+    """Fill missing scores by interpolating the score-rank curve of the areas that have both.
+
+    IDACI numerators are suppressed for small counts, so some LSOAs (nearly all in the least
+    deprived deciles) have a rank but no score. Ranks are official and complete; interpolating on
+    them keeps the area's place in the order. Beyond the range seen, the nearest score is used.
+    """
+    known = score.notna() & rank.notna()
+    if known.sum() < 2 or known.all():
+        return score
+    order = np.argsort(rank[known].to_numpy())
+    xs = rank[known].to_numpy()[order]
+    ys = score[known].to_numpy()[order]
+    filled = score.copy()
+    missing = score.isna() & rank.notna()
+    filled[missing] = np.interp(rank[missing].to_numpy(), xs, ys)
+    return filled
+
+
+def read_deprivation(
+    source: DeprivationSource, *, authority_code: str | None = None
+) -> pd.DataFrame:
+    """Read an IoD LSOA table into needmap's columns (see ``DEPRIVATION_COLUMNS``).
+
+    Deciles and scores are optional in the file: deciles are derived from national ranks, a
+    missing score column leaves the score blank (maps then use the rank-based percentile).
+    """
+    path = source.path
+    df = read_table(path, sheet=source.sheet)
+    needed = {
+        "code_column": source.code_column,
+        "children_column": source.children_column,
+        "population_column": source.population_column,
+        "imd_rank_column": source.imd_rank_column,
+        "idaci_rank_column": source.idaci_rank_column,
+    }
+    for key in ("imd_score_column", "idaci_score_column", "imd_decile_column",
+                "idaci_decile_column", "authority_column"):
+        if getattr(source, key):
+            needed[key] = getattr(source, key)
+    require_columns(df, needed, path, "deprivation")
+    if source.authority_column and authority_code:
+        df = df[df[source.authority_column] == authority_code]
+        if df.empty:
+            raise InputError(
+                f"{path}: no row has {source.authority_column} = {authority_code}. Check "
+                "[authority] code, or remove authority_column to use every row."
+            )
+    codes = df[source.code_column]
+    bad = ~codes.str.match(GSS)
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise InputError(
+            f"{path}, row {df[ROW].iloc[i]}, column '{source.code_column}': {codes.iloc[i]!r} "
+            "is not an LSOA GSS code (e.g. E01005320)."
+        )
+    dup = codes.duplicated()
+    if dup.any():
+        i = dup.to_numpy().nonzero()[0][0]
+        raise InputError(
+            f"{path}, row {df[ROW].iloc[i]}, column '{source.code_column}': LSOA "
+            f"{codes.iloc[i]} appears twice. Keep one row per LSOA."
+        )
+    n = source.national_areas
+    out = pd.DataFrame({"lsoa_code": codes.to_numpy()})
+    out["children"] = numeric_column(df, source.children_column, path).to_numpy()
+    out["population"] = numeric_column(df, source.population_column, path).to_numpy()
+    for index in ("imd", "idaci"):
+        rank = numeric_column(df, getattr(source, f"{index}_rank_column"), path).to_numpy()
+        out[f"{index}_rank"] = rank
+        dcol = getattr(source, f"{index}_decile_column")
+        out[f"{index}_decile"] = (
+            numeric_column(df, dcol, path).to_numpy()
+            if dcol
+            else rank_to_decile(pd.Series(rank), n).to_numpy()
+        )
+        scol = getattr(source, f"{index}_score_column")
+        score = (
+            numeric_column(df, scol, path, required=False).reset_index(drop=True)
+            if scol
+            else pd.Series(np.nan, index=out.index)
+        )
+        if index == "idaci":
+            out["idaci_score_from_rank"] = score.isna().to_numpy() & bool(scol)
+            score = fill_score_from_rank(score, out["idaci_rank"])
+        out[f"{index}_score"] = score.to_numpy()
+        out[f"{index}_pctile"] = rank_to_pctile(out[f"{index}_rank"], n)
+    too_high = out[["imd_rank", "idaci_rank"]].gt(n).any(axis=1)
+    if too_high.any():
+        raise InputError(
+            f"{path}: a rank is above national_areas = {n} (LSOA {out.loc[too_high, 'lsoa_code'].iloc[0]}). "
+            "Set [deprivation] national_areas to the number of LSOAs in England for this vintage."
+        )
+    return out[DEPRIVATION_COLUMNS]

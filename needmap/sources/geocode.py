@@ -1,0 +1,231 @@
+"""Place records in areas: LSOA code, postcode, easting/northing, latitude/longitude, ward code.
+
+The finest usable location wins, in that order. Points are placed in LSOA polygons with shapely's
+STRtree (vectorised; a million points take seconds), and the ward comes from the LSOA -> ward
+lookup so that ward totals always equal the sum of their LSOAs. A record with only a ward code
+counts in that ward but in no LSOA.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from needmap.config import PostcodeSource
+from needmap.errors import InputError
+from needmap.sources.boundaries import GSS
+from needmap.sources.records import reject
+from needmap.sources.tables import ROW, numeric_column, read_table, require_columns
+
+_POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
+
+
+def normalise_postcode(values: pd.Series) -> pd.Series:
+    """Upper-case, drop spaces and punctuation, put one space before the inward code.
+
+    ``ol11aa``, ``OL1  1AA`` and ``ol1-1aa`` all become ``OL1 1AA``. Anything that is not then a
+    well-formed UK postcode becomes <NA>.
+    """
+    v = values.astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    spaced = v.str.slice(0, -3) + " " + v.str.slice(-3)
+    return spaced.where(spaced.str.match(_POSTCODE).fillna(False).astype(bool))
+
+
+def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
+    """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode."""
+    path = source.path
+    df = read_table(path)
+    require_columns(
+        df,
+        {
+            "postcode_column": source.postcode_column,
+            "easting_column": source.easting_column,
+            "northing_column": source.northing_column,
+        },
+        path,
+        "postcodes",
+    )
+    out = pd.DataFrame(
+        {
+            "postcode": normalise_postcode(df[source.postcode_column]).to_numpy(),
+            "easting": numeric_column(df, source.easting_column, path, required=False).to_numpy(),
+            "northing": numeric_column(df, source.northing_column, path,
+                                       required=False).to_numpy(),
+        }
+    )
+    out = out.dropna().drop_duplicates("postcode")
+    if out.empty:
+        raise InputError(f"{path}: no usable postcode with coordinates. Check the column mapping.")
+    return out.set_index("postcode")
+
+
+def points_in_areas(
+    x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame, code_column: str
+) -> np.ndarray:
+    """Area code for each point (EPSG:27700), or None where it falls in no area.
+
+    A point on a shared border belongs to the first area the tree returns; that is deterministic
+    for a given boundary file.
+    """
+    result = np.full(len(x), None, dtype=object)
+    if len(x) == 0:
+        return result
+    points = shapely.points(x, y)
+    tree = shapely.STRtree(areas.geometry.values)
+    pt_idx, area_idx = tree.query(points, predicate="intersects")
+    first = np.unique(pt_idx, return_index=True)[1]
+    result[pt_idx[first]] = areas[code_column].to_numpy()[area_idx[first]]
+    return result
+
+
+_TO_BNG = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
+
+
+def geocode(
+    records: pd.DataFrame,
+    *,
+    lsoa: gpd.GeoDataFrame,
+    lookup: pd.DataFrame,
+    wards: gpd.GeoDataFrame,
+    postcodes: pd.DataFrame | None,
+    path: Path,
+    max_reject_share: float = 0.5,
+    column_names: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Add ``lsoa_code``, ``ward_code`` and ``location_method``; return (kept, rejects).
+
+    Rejected rows keep their ``_row`` (the line in the file) and get a ``reason``.
+    """
+    n = len(records)
+    names = column_names or {}
+    lsoa_out = np.full(n, None, dtype=object)
+    ward_out = np.full(n, None, dtype=object)
+    method = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    known_lsoa = set(lsoa["lsoa_code"])
+    known_ward = set(wards["ward_code"])
+
+    def col(name: str) -> pd.Series | None:
+        return records[name].astype("string").str.strip() if name in records else None
+
+    def todo() -> np.ndarray:
+        return pd.isna(method)
+
+    # 1. LSOA code
+    codes = col("lsoa_code")
+    if codes is not None:
+        c = codes.str.upper()
+        has = c.fillna("").ne("").to_numpy()
+        ok = has & c.isin(known_lsoa).fillna(False).to_numpy()
+        lsoa_out[ok] = c[ok].to_numpy()
+        method[ok] = "lsoa_code"
+        malformed = has & ~ok & ~c.fillna("").str.match(GSS).to_numpy()
+        reason[malformed] = "invalid area code"
+        foreign = has & ~ok & ~malformed
+        reason[foreign] = "area code not in this authority"
+        _check(has & ~ok, n, max_reject_share, records, path, names.get("lsoa_code", "lsoa_code"),
+               "LSOA codes not in this authority's LSOAs",
+               "Check the LSOA vintage (2011 vs 2021) matches [boundaries.lsoa], and the "
+               "authority.")
+
+    # 2. postcode -> point
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    pcs = col("postcode")
+    if pcs is not None:
+        t = todo() & pcs.fillna("").ne("").to_numpy()
+        norm = normalise_postcode(pcs)
+        invalid = t & norm.isna().to_numpy()
+        if postcodes is not None:
+            hit = norm.map(postcodes["easting"]).to_numpy(dtype=float)
+            found = t & ~invalid & ~np.isnan(hit)
+            x[found] = hit[found]
+            y[found] = norm.map(postcodes["northing"]).to_numpy(dtype=float)[found]
+            method[found] = "postcode"
+            missing = t & ~invalid & ~found
+        else:
+            missing = t & ~invalid
+        reason[invalid & pd.isna(reason)] = "invalid postcode"
+        reason[missing & pd.isna(reason)] = (
+            "postcode not found" if postcodes is not None else "postcode but no [postcodes] table"
+        )
+
+    # 3. easting / northing
+    if "easting" in records and "northing" in records:
+        e = pd.to_numeric(records["easting"], errors="coerce").to_numpy(dtype=float)
+        nn = pd.to_numeric(records["northing"], errors="coerce").to_numpy(dtype=float)
+        t = todo() & ~np.isnan(e) & ~np.isnan(nn)
+        x[t], y[t] = e[t], nn[t]
+        method[t] = "easting_northing"
+
+    # 4. latitude / longitude
+    if "latitude" in records and "longitude" in records:
+        la = pd.to_numeric(records["latitude"], errors="coerce").to_numpy(dtype=float)
+        lo = pd.to_numeric(records["longitude"], errors="coerce").to_numpy(dtype=float)
+        t = todo() & ~np.isnan(la) & ~np.isnan(lo)
+        bad = t & ((np.abs(la) > 90) | (np.abs(lo) > 180))
+        reason[bad] = "invalid coordinates"
+        t &= ~bad
+        if t.any():
+            x[t], y[t] = _TO_BNG.transform(lo[t], la[t])
+            method[t] = "latitude_longitude"
+
+    placed = ~np.isnan(x) & pd.isna(lsoa_out)
+    if placed.any():
+        found = points_in_areas(x[placed], y[placed], lsoa, "lsoa_code")
+        lsoa_out[placed] = found
+        outside = np.zeros(n, dtype=bool)
+        outside[placed] = pd.isna(found)
+        reason[outside] = "outside the authority"
+        method[outside] = None
+
+    # 5. ward code only
+    wcodes = col("ward_code")
+    if wcodes is not None:
+        c = wcodes.str.upper()
+        t = todo() & c.fillna("").ne("").to_numpy()
+        ok = t & c.isin(known_ward).fillna(False).to_numpy()
+        ward_out[ok] = c[ok].to_numpy()
+        method[ok] = "ward_code"
+        bad = t & ~ok
+        reason[bad & pd.isna(reason)] = "area code not in this authority"
+        _check(c.fillna("").ne("").to_numpy() & ~c.isin(known_ward).fillna(False).to_numpy()
+               & pd.isna(lsoa_out), n, max_reject_share, records, path,
+               names.get("ward_code", "ward_code"), "ward codes not in this authority's wards",
+               "Check the ward vintage matches [boundaries.ward].")
+
+    has_lsoa = ~pd.isna(lsoa_out)
+    ward_of = lookup.set_index("lsoa_code")["ward_code"]
+    ward_out[has_lsoa] = pd.Series(lsoa_out[has_lsoa]).map(ward_of).to_numpy()
+
+    located = ~pd.isna(method)
+    reason[~located & pd.isna(reason)] = "no location"
+    failed = pd.Series(~located, index=records.index)
+    _check(~located, n, max_reject_share, records, path, names.get("postcode", "location"),
+           "rows could not be placed in the authority",
+           "Check the file is for this authority and its location columns are filled.")
+    rejects: list[pd.DataFrame] = []
+    for why in pd.unique(reason[~located]):
+        mask = failed & pd.Series(reason == why, index=records.index)
+        reject(rejects, records, mask, str(why))
+    out = records.loc[located].copy()
+    out["lsoa_code"] = lsoa_out[located]
+    out["ward_code"] = ward_out[located]
+    out["location_method"] = method[located]
+    return out.reset_index(drop=True), rejects
+
+
+def _check(mask: np.ndarray, n: int, max_share: float, records: pd.DataFrame, path: Path,
+           column: str, problem: str, fix: str) -> None:
+    k = int(np.sum(mask))
+    if n and k / n > max_share:
+        i = int(np.flatnonzero(mask)[0])
+        raise InputError(
+            f"{path}, row {records[ROW].iloc[i]}, column '{column}': {k} of {n} {problem} "
+            f"(more than {max_share:.0%}). {fix}"
+        )

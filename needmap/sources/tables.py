@@ -1,0 +1,235 @@
+"""Read a CSV or Excel table the way people actually export them, with errors that name the file.
+
+Handles a UTF-8 byte-order mark, Latin-1 files, ``;``/tab/``|`` delimiters, ``#`` comment lines and
+title rows above the header (common in Excel exports). Every row keeps the line number a person
+sees in a spreadsheet (``_row``), so later errors can name it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from needmap.errors import InputError
+
+ROW = "_row"
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+_HEADER_SCAN_ROWS = 30
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path}: cannot decode the file as text. Save it as CSV (UTF-8).")
+
+
+def _header_index(rows: list[list[str]]) -> int:
+    """The first row that looks like a header: as wide as the widest of the first rows.
+
+    Title rows ("Referrals export, run 01/04/2025") above the header have one or two filled cells;
+    the header has a name in every column.
+    """
+    widths = [sum(1 for cell in r if str(cell).strip()) for r in rows[:_HEADER_SCAN_ROWS]]
+    if not widths or max(widths) == 0:
+        return 0
+    widest = max(widths)
+    for i, w in enumerate(widths):
+        if w >= max(2, widest) or (widest == 1 and w == 1):
+            return i
+    return 0
+
+
+def _frame(rows: list[list[str]], path: Path, first_line: int) -> pd.DataFrame:
+    """Build a string DataFrame from raw rows; ``first_line`` is the line number of rows[0]."""
+    h = _header_index(rows)
+    header = [str(c).strip() for c in rows[h]]
+    if not any(header):
+        raise InputError(f"{path}: the file is empty. Export it again with a header row and data.")
+    while header and not header[-1]:
+        header.pop()
+    seen: dict[str, int] = {}
+    names = []
+    for i, name in enumerate(header):
+        name = name or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    body = rows[h + 1 :]
+    width = len(names)
+    records = []
+    lines = []
+    for j, r in enumerate(body):
+        cells = [str(c) if c is not None else "" for c in r[:width]]
+        if not any(c.strip() for c in cells):
+            continue
+        cells += [""] * (width - len(cells))
+        records.append(cells)
+        lines.append(first_line + h + 1 + j)
+    df = pd.DataFrame(records, columns=names, dtype=object)
+    df = df.apply(lambda s: s.str.strip()) if len(df) else df
+    df[ROW] = pd.array(lines, dtype="int64")
+    return df
+
+
+def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV or Excel file into a DataFrame of stripped strings plus a ``_row`` column.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, has only a header, or the Excel sheet does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"{path}: file not found. Check the path in your config (paths are relative to the "
+            "config file)."
+        )
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes). Export it again.")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        df = _read_excel(path, sheet)
+    else:
+        df = _read_text(path)
+    if df.empty:
+        raise InputError(
+            f"{path}: the file has a header but no data rows. Export it again with the records."
+        )
+    return df
+
+
+def _read_text(path: Path) -> pd.DataFrame:
+    text = _decode(path)
+    lines = text.splitlines()
+    skipped = 0
+    while skipped < len(lines) and (not lines[skipped].strip() or lines[skipped].startswith("#")):
+        skipped += 1
+    body = "\n".join(lines[skipped:])
+    if not body.strip():
+        raise InputError(f"{path}: the file is empty (no header row). Export it again.")
+    sample = "\n".join(lines[skipped : skipped + 20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    head = list(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    h = _header_index(head)
+    if h:
+        # Title rows above the header: the slow, careful path.
+        rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+        return _frame(rows, path, first_line=skipped + 1)
+    # The common case goes through pandas' C parser: a million rows in about a second.
+    try:
+        df = pd.read_csv(
+            io.StringIO(body),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(
+            f"{path}: cannot parse as a delimited table ({exc}). Check the delimiter and quoting."
+        ) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df[ROW] = pd.RangeIndex(len(df)) + skipped + 2
+    cols = [c for c in df.columns if c != ROW]
+    df[cols] = df[cols].apply(lambda s: s.str.strip())
+    filled = (df[cols] != "").any(axis=1)
+    return df.loc[filled].reset_index(drop=True)
+
+
+def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+    try:
+        import openpyxl
+    except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
+        raise InputError(f"{path}: reading Excel needs openpyxl (pip install openpyxl).") from exc
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a corrupt file
+        raise InputError(
+            f"{path}: cannot open as an Excel workbook ({type(exc).__name__}). Save it as .xlsx "
+            "or export CSV."
+        ) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise InputError(
+                f"{path}: no sheet named '{sheet}'. Sheets found: {', '.join(book.sheetnames)}. "
+                "Set sheet = \"...\" in the config to one of these."
+            )
+        rows = [
+            ["" if v is None else _excel_cell(v) for v in row]
+            for row in ws.iter_rows(values_only=True)
+        ]
+    finally:
+        book.close()
+    if not rows or not any(any(str(c).strip() for c in r) for r in rows):
+        raise InputError(f"{path}: the sheet is empty. Choose the sheet that holds the records.")
+    return _frame(rows, path, first_line=1)
+
+
+def _excel_cell(v: object) -> str:
+    import datetime as dt
+
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def require_columns(df: pd.DataFrame, columns: dict[str, str], path: Path, section: str) -> None:
+    """Fail with the list of columns found when a configured column is absent.
+
+    ``columns`` maps the config key (e.g. ``children_column``) to the column it names.
+    """
+    found = [c for c in df.columns if c != ROW]
+    for key, col in columns.items():
+        if col not in df.columns:
+            raise InputError(
+                f"{path}: column '{col}' not found (config [{section}] {key}). Columns found: "
+                f"{', '.join(found)}. Set {key} in the config to the right one."
+            )
+
+
+def numeric_column(
+    df: pd.DataFrame, column: str, path: Path, *, required: bool = True
+) -> pd.Series:
+    """Parse a column of numbers that may carry thousands separators ("29,199").
+
+    Blank cells become NaN (an error when ``required``); text that is not a number is an error
+    that names the row.
+    """
+    raw = df[column].astype("string").str.replace(",", "", regex=False).str.strip()
+    values = pd.to_numeric(raw.replace("", pd.NA), errors="coerce")
+    bad = values.isna() & raw.fillna("").ne("")
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise InputError(
+            f"{path}, row {df[ROW].iloc[i]}, column '{column}': {raw.iloc[i]!r} is not a number. "
+            "Fix the cell or the column mapping in the config."
+        )
+    if required and values.isna().any():
+        i = values.isna().to_numpy().nonzero()[0][0]
+        raise InputError(
+            f"{path}, row {df[ROW].iloc[i]}, column '{column}': the value is blank. Every row "
+            "needs one; fill it in or point the config at a complete column."
+        )
+    return values.astype("float64")
