@@ -13,6 +13,7 @@ import html
 import json
 import mimetypes
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -452,7 +453,16 @@ def _breaks(values: np.ndarray, scheme: str, k: int) -> np.ndarray:
         if len(sample) > _JENKS_SAMPLE:
             picks = np.round(np.linspace(0, len(sample) - 1, _JENKS_SAMPLE)).astype(int)
             sample = sample[picks]
-        bins = mapclassify.FisherJenks(sample, k=k).bins
+        with warnings.catch_warnings():
+            # Without numba mapclassify warns on every call; the sample keeps it fast anyway.
+            warnings.filterwarnings("ignore", message="Numba not installed")
+            bins = mapclassify.FisherJenks(sample, k=k).bins
+        # A sampled break is the largest *sampled* value of its class; move it to the largest
+        # actual value below the midpoint to the next sampled value, so no value in the gap
+        # falls into the class above.
+        for i, b in enumerate(bins[:-1]):
+            mid = (b + sample[sample > b].min()) / 2
+            bins[i] = values[values <= mid].max()
         bins[-1] = values.max()
     return np.unique(bins)
 
@@ -590,7 +600,8 @@ def _assemble(
     ]
     data = {"type": "FeatureCollection", "features": features}
 
-    m = folium.Map(location=None, tiles=None, zoom_control=True, control_scale=True)
+    # Fractional zoom lets fit_bounds fill the frame instead of snapping a whole level out.
+    m = folium.Map(location=None, tiles=None, control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
     localize_assets(m)
     if tiles is not None:
         _add_tiles(m, tiles, tiles_attribution)
