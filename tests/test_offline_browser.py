@@ -1,0 +1,164 @@
+"""A real headless Chromium shows what only a browser can: the map drawn, a click answered, and
+no request leaving the machine (this machine has no internet, so a CDN link would draw nothing).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "tests" / "screenshots"
+N_LSOAS = 141
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _non_local(urls: list[str]) -> list[str]:
+    out = []
+    for url in urls:
+        parsed = urlparse(url)
+        if parsed.scheme in {"data", "blob", "about", "file"}:
+            continue
+        if parsed.hostname not in LOCAL_HOSTS:
+            out.append(url)
+    return out
+
+
+@pytest.fixture
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def streamlit_app():
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "tests" / "apps" / "map_app.py"),
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _clickable_point(frame) -> dict:
+    """A point where a polygon is the topmost element, and the code of that polygon."""
+    return frame.evaluate(
+        """() => {
+        const layers = [];
+        window.map_div.eachLayer(l => { if (l.feature && l._path) layers.push(l); });
+        for (const l of layers) {
+            const r = l._path.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (document.elementFromPoint(x, y) === l._path) {
+                return {x: x, y: y, code: l.feature.id};
+            }
+        }
+        return null;
+    }"""
+    )
+
+
+def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, streamlit_app):
+    requests: list[str] = []
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("websocket", lambda ws: requests.append(ws.url))
+    page.goto(streamlit_app)
+
+    page.wait_for_selector("iframe[title*='st_folium']", timeout=30_000)
+    frame = page.frame_locator("iframe[title*='st_folium']")
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=30_000)
+    assert frame.locator("path.leaflet-interactive").count() == N_LSOAS
+    assert "Contains OS data" in frame.locator(".leaflet-control-attribution").inner_text()
+    assert frame.locator(".needmap-legend").count() == 1
+    assert frame.locator("img.leaflet-tile").count() == 0
+
+    target = next(f for f in page.frames if "st_folium" in f.url)
+    point = _clickable_point(target)
+    assert point is not None
+    box = page.locator("iframe[title*='st_folium']").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    page.get_by_text(f"clicked={point['code']}").wait_for(timeout=20_000)
+
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "offline_streamlit_map.png")
+    assert any("/component/needmap.app.offline.assets/" in u for u in requests)
+    assert _non_local(requests) == []
+
+
+def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
+    import geopandas as gpd
+
+    from needmap.geometry import display_geometry
+    from needmap.maps import choropleth, standalone_html
+
+    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
+    gdf["value"] = range(len(gdf))
+    m = choropleth(
+        display_geometry(gdf),
+        code_column="lsoa11cd",
+        name_column="lsoa11nm",
+        value_column="value",
+        value_label="Row number",
+        attribution="Contains OS data © Crown copyright and database right 2025",
+    )
+    path = tmp_path / "map.html"
+    path.write_text(standalone_html(m), encoding="utf-8")
+
+    requests: list[str] = []
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.on("request", lambda r: requests.append(r.url))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+               else route.abort())  # fmt: skip
+    page.goto(path.as_uri())
+    page.locator("path.leaflet-interactive").first.wait_for(timeout=15_000)
+    assert page.locator("path.leaflet-interactive").count() == N_LSOAS
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "offline_standalone_map.png")
+    assert _non_local(requests) == []
