@@ -60,8 +60,6 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
         result = refresh(config, force=args.force, start=args.start, end=args.end, progress=step)
         bar.advance(task)
-    for w in result.warnings:
-        console.print(f"Warning: {w}", markup=False)
     _print_quality(console, result)
     return 0
 

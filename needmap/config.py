@@ -212,6 +212,7 @@ def load_config(path: str | Path) -> Config:
             authority_column=sec.get("authority_column"),
         )
 
+    ward, lsoa = boundary("ward"), boundary("lsoa")
     dep = _section(raw, "deprivation", src)
     deprivation = DeprivationSource(
         path=_path(root, _get(dep, "path", "deprivation", src), "deprivation", src),
@@ -297,8 +298,8 @@ def load_config(path: str | Path) -> Config:
         source=src,
         authority_code=_get(auth, "code", "authority", src),
         authority_name=_get(auth, "name", "authority", src),
-        ward=boundary("ward"),
-        lsoa=boundary("lsoa"),
+        ward=ward,
+        lsoa=lsoa,
         deprivation=deprivation,
         lookup=lookup,
         postcodes=postcodes,

@@ -215,8 +215,10 @@ def build_indicators(
     authority.insert(1, "population", float(lsoa_tab["population"].sum()))
     for col, w in (("imd_score", "population"), ("imd_pctile", "population"),
                    ("idaci_score", "children"), ("idaci_pctile", "children")):
-        ok = lsoa_tab[col].notna()
-        authority[col] = np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w])
+        ok = lsoa_tab[col].notna() & (lsoa_tab[w] > 0)
+        authority[col] = (
+            np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w]) if ok.any() else np.nan
+        )
     authority = add_rates(authority)
     aq = _quarterly(ref.assign(_all="all"), eng.assign(_all="all"), "_all",
                     pd.DataFrame({"children": [total_children]}, index=["all"]), quarters)

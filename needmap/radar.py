@@ -10,8 +10,9 @@ Method, in the order it runs
    authority* (quintiles by default; band ``bands`` is the most deprived).
 2. **Expected count.** ``method="indirect"`` (default): indirect standardisation, the authority's
    own rate per child in each need band applied to each area's children. ``method="poisson"``:
-   a Poisson regression of the rate on the need covariates (log link, children as exposure via
-   sample weights; scikit-learn's ``PoissonRegressor``), which follows need smoothly within a band.
+   a Poisson regression of the rate on a cubic spline (4 knots) of each need covariate (log link,
+   children as exposure via sample weights; scikit-learn's ``SplineTransformer`` and
+   ``PoissonRegressor``), which follows need smoothly within a band.
 3. **Ratio and interval.** ``ratio = observed / expected`` with Byar's 95% interval.
 4. **Funnel limits** at 95% and 99.8% around a ratio of 1 (Spiegelhalter 2005). The z-score is
    taken on the square-root scale, ``z = 2 (sqrt(O) - sqrt(E))``. Over-dispersion is estimated
@@ -74,6 +75,7 @@ __all__ = [
     "RadarSettings",
     "find_off_the_radar",
     "find_referral_anomalies",
+    "band_label",
     "naive_flags",
 ]
 
@@ -95,7 +97,7 @@ CLUSTER_LABELS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 _MEASURE_WORDS = {
     "families_engaged": ("Engagement", "family", "families"),
     "priority_families_engaged": ("Engagement (priority families)", "family", "families"),
-    "referrals": ("Referrals", "referral", "referrals"),
+    "referrals": ("Front door", "referral", "referrals"),
 }
 _BAND_NOUNS = {2: "half", 3: "third", 4: "quarter", 5: "fifth", 10: "tenth"}
 _ORDINALS = ["", "", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
@@ -143,6 +145,8 @@ class RadarSettings:
         Conditional permutations for the local Moran p-values.
     disclosure_threshold : int
         Counts from 1 to this value never appear in a reason.
+    robust : bool
+        Refit the expected rates once without areas beyond the ``flag_level`` limits.
     """
 
     bands: int = 5
@@ -159,6 +163,7 @@ class RadarSettings:
     cluster_alpha: float = 0.05
     permutations: int = 999
     disclosure_threshold: int = 5
+    robust: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.bands, int) or self.bands < 2:
@@ -237,7 +242,7 @@ class RadarModel:
         Its ``phi`` and the additive variance applied (0 when not over-dispersed or not additive).
     funnel_ : str
         Which funnel limits are used: ``"exact Poisson"`` or a description of the widening.
-    regressor_ : sklearn.linear_model.PoissonRegressor or None
+    regressor_ : sklearn.pipeline.Pipeline or None
         The fitted regression for ``method="poisson"``.
     """
 
@@ -312,10 +317,10 @@ class RadarModel:
         need = table[self.need].to_numpy(dtype=float)
         children = table[self.exposure].to_numpy(dtype=float)
         observed = table[self.measure].to_numpy(dtype=float)
-        if children.sum() <= 0:
+        if (children < 0).any() or children.sum() <= 0:
             raise InputError(
-                f"column '{self.exposure}' sums to 0, so no rate per child can be learned; "
-                "check that the areas table carries the children counts"
+                f"column '{self.exposure}' has negative values or sums to 0, so no rate per "
+                "child can be learned; check that the areas table carries the children counts"
             )
         if len(table) < settings.bands:
             raise InputError(
@@ -323,18 +328,16 @@ class RadarModel:
                 f"bands; got {len(table)}. Use fewer bands (RadarSettings(bands=...))"
             )
         self.band_edges_ = np.quantile(need, np.linspace(0.0, 1.0, settings.bands + 1))
-        band = self._bands(need)
-        index = pd.Index(range(1, settings.bands + 1), name="need_band")
-        events = pd.Series(observed).groupby(band).sum().reindex(index, fill_value=0.0)
-        exposure = pd.Series(children).groupby(band).sum().reindex(index, fill_value=0.0)
-        self.band_rates_ = (events / exposure.where(exposure > 0)).fillna(
-            observed.sum() / children.sum()
-        )
-        self.band_rates_.name = f"{self.measure}_per_child"
         self.authority_rate_ = float(observed.sum() / children.sum())
-        self.regressor_ = None
-        if self.method == "poisson":
-            self.regressor_ = self._fit_poisson(table, observed, children)
+        keep = np.ones(len(table), dtype=bool)
+        self._fit_rates(table, observed, children, keep)
+        if settings.robust:
+            # One refit without the extreme areas, so that the areas we are looking for do not
+            # drag down the reference rate of their own band.
+            z = stats.sqrt_ratio_z(observed, self._expected(table))
+            keep = ~(np.abs(z) > stats.two_sided_z(settings.flag_level))
+            self._fit_rates(table, observed, children, keep)
+        self.reference_mask_ = keep
 
         expected = self._expected(table)
         z = stats.sqrt_ratio_z(observed, expected)
@@ -355,6 +358,20 @@ class RadarModel:
             self.funnel_ = f"square-root scale, multiplicative over-dispersion phi={od.phi:.2f}"
         return self
 
+    def _fit_rates(
+        self, table: pd.DataFrame, observed: np.ndarray, children: np.ndarray, keep: np.ndarray
+    ) -> None:
+        settings = self._settings()
+        band = self._bands(table[self.need].to_numpy(dtype=float))[keep]
+        index = pd.Index(range(1, settings.bands + 1), name="need_band")
+        events = pd.Series(observed[keep]).groupby(band).sum().reindex(index, fill_value=0.0)
+        exposure = pd.Series(children[keep]).groupby(band).sum().reindex(index, fill_value=0.0)
+        self.band_rates_ = (events / exposure.where(exposure > 0)).fillna(self.authority_rate_)
+        self.band_rates_.name = f"{self.measure}_per_child"
+        self.regressor_ = None
+        if self.method == "poisson":
+            self.regressor_ = self._fit_poisson(table[keep], observed[keep], children[keep])
+
     def _required_columns(self) -> list[str]:
         code, name = LEVEL_COLUMNS[self.level]
         cols = [code, name, self.exposure, self.need, self.measure]
@@ -368,17 +385,22 @@ class RadarModel:
 
     def _fit_poisson(self, table: pd.DataFrame, observed: np.ndarray, children: np.ndarray):
         from sklearn.linear_model import PoissonRegressor
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import SplineTransformer
 
         x = table[self._covariates()].to_numpy(dtype=float)
-        self.covariate_mean_ = x.mean(axis=0)
-        self.covariate_scale_ = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         keep = children > 0
-        model = PoissonRegressor(alpha=0.0, max_iter=1000)
-        # Rate with exposure as sample weight = Poisson GLM with a log(children) offset.
+        # A cubic spline per covariate lets the rate follow need smoothly without assuming a
+        # shape; linear extrapolation keeps areas beyond the fitted range sensible.
+        model = make_pipeline(
+            SplineTransformer(n_knots=4, degree=3, extrapolation="linear"),
+            PoissonRegressor(alpha=1e-6, max_iter=1000),
+        )
+        # A rate weighted by exposure is the Poisson GLM with a log(children) offset.
         model.fit(
-            (x[keep] - self.covariate_mean_) / self.covariate_scale_,
+            x[keep],
             observed[keep] / children[keep],
-            sample_weight=children[keep],
+            poissonregressor__sample_weight=children[keep],
         )
         return model
 
@@ -386,7 +408,7 @@ class RadarModel:
         children = table[self.exposure].to_numpy(dtype=float)
         if self.method == "poisson":
             x = table[self._covariates()].to_numpy(dtype=float)
-            rate = self.regressor_.predict((x - self.covariate_mean_) / self.covariate_scale_)
+            rate = self.regressor_.predict(x)
         else:
             band = self._bands(table[self.need].to_numpy(dtype=float))
             rate = self.band_rates_.reindex(band).to_numpy()
@@ -432,12 +454,12 @@ class RadarModel:
 
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = observed / e
-        ratio_lower, ratio_upper = stats.byar_interval(
-            observed, e, level=settings.interval_level
-        )
+        ratio_lower, ratio_upper = stats.byar_interval(observed, e, level=settings.interval_level)
         z = stats.sqrt_ratio_z(observed, e)
-        limits = {lv: self._limits(e, lv) for lv in {settings.flag_level, settings.watch_level,
-                                                     settings.well_reached_level}}
+        limits = {
+            lv: self._limits(e, lv)
+            for lv in {settings.flag_level, settings.watch_level, settings.well_reached_level}
+        }
         z_adj = self._adjusted_z(observed, e)
 
         out = pd.DataFrame(
@@ -513,7 +535,7 @@ class RadarModel:
         high_words = (
             f"{authority_name}'s most deprived {_BAND_NOUNS.get(s.bands, 'band')}"
             if s.high_need_bands == 1
-            else f"{authority_name}'s {s.high_need_bands} most deprived "
+            else f"{authority_name}'s {_number_word(s.high_need_bands)} most deprived "
             f"{_plural(_BAND_NOUNS.get(s.bands, 'band'))}"
         )
         for row in out.itertuples(index=False):
@@ -532,9 +554,7 @@ class RadarModel:
             need_text = f"Need: {need_word} in {row.need_band_label}"
             if np.isfinite(row.need_pctile):
                 need_text += f" ({_national_words(row.need_pctile)})"
-            count_text = _count_words(
-                row.observed, expected, one, many, s.disclosure_threshold
-            )
+            count_text = _count_words(row.observed, expected, one, many, s.disclosure_threshold)
 
             if not enough:
                 flag = FLAG_TOO_FEW
@@ -700,6 +720,7 @@ def _run(
 def _validate(
     areas: pd.DataFrame, columns: Sequence[str], level: str, measure: str
 ) -> pd.DataFrame:
+    """Check the columns the radar reads; ``columns`` starts with the code and name columns."""
     if not isinstance(areas, pd.DataFrame):
         raise InputError(
             f"areas must be a pandas DataFrame or GeoDataFrame; got {type(areas).__name__}"
@@ -720,15 +741,15 @@ def _validate(
             f"column '{code}'; the radar needs one row per area (filter to one period first or "
             "pass period_column)"
         )
-    numeric = [c for c in columns if c != code and not c.endswith("_name")]
-    for column in numeric:
-        values = pd.to_numeric(areas[column], errors="coerce")
-        bad = values.isna() | ~np.isfinite(values.astype(float))
-        if column in (measure, "children") or column == columns[2]:
-            bad |= values < 0
+    for column in dict.fromkeys(c for c in columns if c not in LEVEL_COLUMNS[level]):
+        values = pd.to_numeric(areas[column], errors="coerce").astype(float)
+        bad = ~np.isfinite(values)
+        if column == measure:
+            bad |= (values < 0) | (values != np.round(values))
         if bad.any():
             raise InputError(
-                f"column '{column}' has a missing, negative or non-numeric value for area(s) "
+                f"column '{column}' has a missing or non-numeric value"
+                f"{', a negative value or a fraction' if column == measure else ''} for area(s) "
                 f"{', '.join(map(str, areas.loc[bad, code].head(5)))}; the radar needs a "
                 "number for every area (fill or drop those rows first)"
             )
@@ -803,6 +824,11 @@ def band_label(band: int, bands: int, authority_name: str = "the authority") -> 
     return f"{authority_name}'s {position} {noun}"
 
 
+def _number_word(n: int) -> str:
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    return words[n] if 0 <= n < len(words) else str(n)
+
+
 def _plural(noun: str) -> str:
     return "halves" if noun == "half" else f"{noun}s"
 
@@ -853,8 +879,10 @@ def _count_words(observed: float, expected: float, one: str, many: str, threshol
         # Only a bound: the exact percentage and E would give the count back.
         if threshold < expected:
             share = math.floor((1.0 - threshold / expected) * 100.0)
-            return f"{counted}, at least {share}% below what its need predicts (" \
-                   f"{_num(expected)} expected)"
+            return (
+                f"{counted}, at least {share}% below what its need predicts ("
+                f"{_num(expected)} expected)"
+            )
         return f"{counted} against {_num(expected)} expected"
     change = (observed / expected - 1.0) * 100.0
     if round(change) == 0:

@@ -160,6 +160,8 @@ def refresh(
             rereferral_window_days=config.rereferral_window_days,
         )
         caught = [str(w.message) for w in seen if issubclass(w.category, NeedmapWarning)]
+    for message in caught:
+        warnings.warn(message, NeedmapWarning, stacklevel=2)
 
     step("snapshot")
     inputs = [

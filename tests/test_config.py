@@ -1,0 +1,102 @@
+"""Configuration: another authority (Bolton) by editing the config only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from needmap.config import load_config
+from needmap.errors import ConfigError, NeedmapWarning
+from needmap.refresh import refresh
+from needmap.snapshot import load_snapshot
+from tests.conftest import ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "bolton"
+
+BOLTON = """
+[authority]
+code = "E08000001"
+name = "Bolton"
+
+[boundaries.ward]
+path = "{fix}/wards_may2023_bgc_bolton.geojson"
+code_column = "wd23cd"
+name_column = "wd23nm"
+authority_column = "lad23cd"
+
+[boundaries.lsoa]
+path = "{fix}/lsoa11_bgc_bolton.geojson"
+code_column = "lsoa11cd"
+name_column = "lsoa11nm"
+
+[deprivation]
+path = "{fix}/iod2019_lsoa11_bolton.csv"
+vintage = "IoD2019"
+lsoa_vintage = "LSOA2011"
+code_column = "lsoa11cd"
+authority_column = "lad19cd"
+children_column = "pop_children_0_15_mid2015"
+children_age_band = "0-15"
+population_column = "pop_total_mid2015"
+imd_rank_column = "imd_rank"
+idaci_rank_column = "idaci_rank"
+idaci_score_column = "idaci_rate_approx"
+
+[records]
+referrals = ["{tmp}/refs.csv"]
+engagement = ["{tmp}/eng.csv"]
+
+[output]
+folder = "{tmp}/out"
+"""
+
+
+def test_bolton_by_config_only(tmp_path):
+    lsoa = pd.read_csv(FIX / "iod2019_lsoa11_bolton.csv")
+    rng = np.random.default_rng(0)
+    codes = rng.choice(lsoa["lsoa11cd"], size=400)
+    pd.DataFrame({
+        "referral_id": [f"R{i}" for i in range(400)],
+        "child_id": [f"C{i % 350}" for i in range(400)],
+        "date_of_referral": "15/01/2025",
+        "lsoa": codes,
+    }).to_csv(tmp_path / "refs.csv", index=False)
+    # Bolton town hall, by easting/northing, for every engagement record.
+    pd.DataFrame({
+        "family_id": [f"F{i}" for i in range(30)],
+        "start_date": "2025-02-01",
+        "easting": 371700, "northing": 409100,
+    }).to_csv(tmp_path / "eng.csv", index=False)
+    (tmp_path / "needmap.toml").write_text(BOLTON.format(fix=FIX, tmp=tmp_path))
+    config = load_config(tmp_path / "needmap.toml")
+    with pytest.warns(NeedmapWarning, match="assigned to the ward it overlaps most"):
+        result = refresh(config)
+    assert any("overlaps most" in w for w in result.warnings)
+    snap = load_snapshot(result.snapshot_path)
+    assert len(snap.ward) == 20 and len(snap.lsoa) == 177
+    assert snap.lsoa["children"].sum() == snap.ward["children"].sum() == 58831
+    assert snap.ward["referrals"].sum() == 400
+    assert snap.manifest["lookup_method"] == "largest_overlap"
+    # All 30 families sit in the one LSOA that holds the town hall point.
+    assert (snap.lsoa["families_engaged"] == 30).sum() == 1
+    assert snap.lsoa["families_engaged"].sum() == 30
+    # No IMD score column configured: scores blank, rank-based percentiles present.
+    assert snap.lsoa["imd_score"].isna().all() and snap.lsoa["imd_pctile"].notna().all()
+
+
+def test_config_errors_name_the_section(tmp_path):
+    p = tmp_path / "needmap.toml"
+    p.write_text('[authority]\ncode = "E08000004"\nname = "Oldham"\n')
+    with pytest.raises(ConfigError, match=r"section \[boundaries.ward\] is missing"):
+        load_config(p)
+    p.write_text("[authority\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(p)
+
+
+def test_demo_config_reads(demo_config_path):
+    c = load_config(demo_config_path)
+    assert c.authority_code == "E08000004" and c.disclosure_threshold == 5
+    assert c.deprivation.vintage == "IoD2019" and c.lookup is not None
+    assert [r.kind for r in c.records] == ["referrals", "engagement"]

@@ -1,0 +1,52 @@
+"""Snapshots: versioned, atomic, and not replaced by an older period without force."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from needmap.config import load_config
+from needmap.errors import SnapshotError
+from needmap.refresh import refresh
+from needmap.snapshot import latest_path, list_snapshots, load_snapshot
+
+
+def test_versions_kept_and_latest_pointer(demo_config_path):
+    config = load_config(demo_config_path)
+    a = refresh(config).snapshot_path
+    b = refresh(config).snapshot_path
+    folder = config.snapshots_folder
+    assert [m["snapshot_id"] for m in list_snapshots(folder)] == [a.name, b.name]
+    assert latest_path(folder) == b
+    assert (folder / "LATEST").read_text().strip() == b.name
+    assert load_snapshot(folder).id == b.name
+
+
+def test_half_written_snapshot_is_ignored(demo_config_path):
+    config = load_config(demo_config_path)
+    good = refresh(config).snapshot_path
+    folder = config.snapshots_folder
+    # What a killed refresh leaves behind: a hidden temporary folder without a manifest.
+    junk = folder / ".tmp-20991231T000000-000000Z"
+    junk.mkdir()
+    (junk / "lsoa.parquet").write_bytes(b"PAR1 truncated")
+    assert load_snapshot(folder).path == good
+    assert [m["snapshot_id"] for m in list_snapshots(folder)] == [good.name]
+
+
+def test_older_period_needs_force(demo_config_path):
+    config = load_config(demo_config_path)
+    refresh(config)
+    with pytest.raises(SnapshotError, match="covers a later period.*pass --force"):
+        refresh(config, start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31))
+    older = refresh(config, start=dt.date(2023, 1, 1), end=dt.date(2023, 12, 31), force=True)
+    assert json.loads((older.snapshot_path / "manifest.json").read_text())["period_end"] == (
+        "2023-12-31"
+    )
+
+
+def test_no_snapshot_error(tmp_path):
+    with pytest.raises(SnapshotError, match="no snapshot found. Run `needmap refresh"):
+        load_snapshot(tmp_path)
