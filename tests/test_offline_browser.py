@@ -19,10 +19,7 @@ SHOTS = ROOT / "tests" / "screenshots"
 N_LSOAS = 141
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
-]
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
 
 def _free_port() -> int:
@@ -61,9 +58,10 @@ def streamlit_app():
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "tests" / "apps" / "map_app.py"),
         "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
+        "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
     ]  # fmt: skip
+    # Run from the repository root so .streamlit/config.toml (usage statistics off) is the one
+    # under test, as it is for `streamlit run app.py`.
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -104,6 +102,8 @@ def _clickable_point(frame) -> dict:
     )
 
 
+@pytest.mark.browser
+@needs_chromium
 def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, streamlit_app):
     requests: list[str] = []
     page = browser.new_page(viewport={"width": 1200, "height": 800})
@@ -132,6 +132,8 @@ def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, streamlit_
     assert _non_local(requests) == []
 
 
+@pytest.mark.browser
+@needs_chromium
 def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
     import geopandas as gpd
 
@@ -162,3 +164,17 @@ def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SHOTS / "offline_standalone_map.png")
     assert _non_local(requests) == []
+
+
+def test_offline_folium_refuses_a_branca_colour_map_and_registers_assets():
+    import branca.colormap
+    import folium
+
+    from needmap.app.offline import assets_url_prefix, offline_folium
+    from needmap.errors import InputError
+
+    m = folium.Map(tiles=None)
+    branca.colormap.LinearColormap(["#ffffff", "#000000"], vmin=0, vmax=1).add_to(m)
+    with pytest.raises(InputError, match="d3 from a CDN"):
+        offline_folium(m, key="map")
+    assert assets_url_prefix() == "../needmap.app.offline.assets/"
