@@ -871,7 +871,8 @@ class _LocalSearch:
         internal = self.lab[e[:, 0]] == self.lab[e[:, 1]]
         shared_in = np.bincount(self.lab[e[internal, 0]], weights=graph.shared[internal],
                                 minlength=self.k)
-        self.perim = np.bincount(self.lab, weights=graph.perimeter, minlength=self.k) - 2 * shared_in
+        outer = np.bincount(self.lab, weights=graph.perimeter, minlength=self.k)
+        self.perim = outer - 2 * shared_in
 
     def deviation(self) -> np.ndarray:
         return (self.load - self.targets) / self.targets
