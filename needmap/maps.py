@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from branca.utilities import color_brewer
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from needmap.errors import InputError
@@ -311,7 +312,7 @@ def localize_assets(m: folium.Map, prefix: str = "") -> folium.Map:
         If an element needs a script or stylesheet that is not vendored.
     """
     for element in _walk(m):
-        if "default_js" in dir(element):
+        if isinstance(element, JSCSSMixin):
             element.default_js = _local(element, "default_js", LOCAL_JS, prefix)
             element.default_css = _local(element, "default_css", LOCAL_CSS, prefix)
     return m

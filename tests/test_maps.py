@@ -9,6 +9,7 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pytest
+from branca.utilities import color_brewer
 
 from needmap import maps
 from needmap.errors import InputError
@@ -81,7 +82,7 @@ def test_darkest_colour_goes_to_the_largest_value(areas):
     layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
     top = areas["lsoa_code"].iloc[int(areas["rate"].argmax())]
     bottom = areas["lsoa_code"].iloc[int(areas["rate"].argmin())]
-    palette = maps.color_brewer("YlOrRd", 5)
+    palette = color_brewer("YlOrRd", 5)
     assert layer.style_function({"id": top})["fillColor"] == palette[-1]
     assert layer.style_function({"id": bottom})["fillColor"] == palette[0]
 
