@@ -23,7 +23,8 @@ Method, in the order it runs
    between-area variation in true reach does not shrink with an area's size, so a multiplicative
    ``phi`` would leave large areas' limits too narrow and small areas' too wide.
    (``RadarSettings(overdispersion="multiplicative")`` or ``"none"`` are available.)
-   Without over-dispersion the limits are the exact Poisson ones with interpolation.
+   Without over-dispersion the limits are the exact Poisson ones with interpolation; with it, a
+   limit is never narrower than the exact Poisson one (which matters only for small E).
 5. **Empirical-Bayes rates.** Marshall's global estimator of the rate per 1,000 children
    (``eb_rate``) and of the ratio (``eb_ratio``, with expected counts as the exposure).
 6. **Local clusters.** Local Moran's I of the adjusted z-scores over Queen contiguity (islands
@@ -381,7 +382,7 @@ class RadarModel:
 
     def _bands(self, need: np.ndarray) -> np.ndarray:
         inner = self.band_edges_[1:-1]
-        return np.searchsorted(inner, need, side="right") + 1
+        return np.searchsorted(inner, need, side="left") + 1
 
     def _fit_poisson(self, table: pd.DataFrame, observed: np.ndarray, children: np.ndarray):
         from sklearn.linear_model import PoissonRegressor
@@ -509,13 +510,16 @@ class RadarModel:
         return out[OUTPUT_COLUMNS].reset_index(drop=True)
 
     def _limits(self, e: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-        settings = self._settings()
-        od = self.overdispersion_
+        exact = stats.poisson_funnel_limits(e, level=level)
         if self.funnel_ == "exact Poisson":
-            return stats.poisson_funnel_limits(e, level=level)
-        if settings.overdispersion == "additive":
-            return stats.sqrt_ratio_funnel_limits(e, level=level, tau2=self.tau2_)
-        return stats.sqrt_ratio_funnel_limits(e, level=level, phi=od.phi)
+            return exact
+        if self._settings().overdispersion == "additive":
+            widened = stats.sqrt_ratio_funnel_limits(e, level=level, tau2=self.tau2_)
+        else:
+            widened = stats.sqrt_ratio_funnel_limits(e, level=level, phi=self.overdispersion_.phi)
+        # For small E the square-root approximation can sit inside the exact Poisson limits;
+        # an over-dispersion adjustment must never make a limit narrower than pure chance.
+        return np.fmin(exact[0], widened[0]), np.fmax(exact[1], widened[1])
 
     def _adjusted_z(self, observed: np.ndarray, e: np.ndarray) -> np.ndarray:
         z = stats.sqrt_ratio_z(observed, e)
@@ -875,6 +879,8 @@ def _count_words(observed: float, expected: float, one: str, many: str, threshol
     """Count and distance from expectation, never leaking a count from 1 to ``threshold``."""
     count = int(round(observed))
     counted = _count_only(observed, one, many, threshold)
+    if not expected > 0:
+        return f"{counted} against none expected"
     if 1 <= count <= threshold:
         # Only a bound: the exact percentage and E would give the count back.
         if threshold < expected:

@@ -157,7 +157,8 @@ def poisson_funnel_limits(expected: ArrayLike, *, level: float = 0.998) -> tuple
 
     Spiegelhalter (2005, Appendix A): ``y_p`` is the ``p``-quantile of ``Poisson(E)``, smoothed by
     ``alpha = (F(y_p) - p) / (F(y_p) - F(y_p - 1))``; the limit is ``(y_p - alpha) / E`` for
-    ``p = (1 - level) / 2`` (lower) and ``p = (1 + level) / 2`` (upper).
+    ``p = (1 - level) / 2`` (lower) and ``p = (1 + level) / 2`` (upper). A lower limit below 0
+    (when even no events at all would not be unusual) is reported as 0.
 
     Parameters
     ----------
@@ -176,7 +177,7 @@ def poisson_funnel_limits(expected: ArrayLike, *, level: float = 0.998) -> tuple
         f_below = stats.poisson.cdf(y - 1.0, e)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = (f_y - p) / (f_y - f_below)
-        limits.append((y - alpha) / e)
+        limits.append(np.clip(y - alpha, 0.0, None) / e)
     return limits[0], limits[1]
 
 

@@ -91,6 +91,9 @@ def test_poisson_funnel_interpolation_by_hand():
     assert 1 < high_big[0] < high[0] and low[0] < low_big[0] < 1
     # For large E the exact limits approach the normal 1 +- z / sqrt(E).
     assert low_big[0] == pytest.approx(1 - Z95 / math.sqrt(1000), abs=2e-3)
+    # E = 2 at 99.8%: P(O = 0) = e^-2 = 0.135 > 0.001, so no count is unusually low: limit 0.
+    low_small, _ = stats.poisson_funnel_limits([2.0], level=0.998)
+    assert low_small[0] == 0.0
 
 
 def test_sqrt_ratio_limits_and_z_agree():
