@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from needmap import stats
-from needmap.errors import ConfigError, InputError
+from needmap.errors import ConfigError, InputError, NeedmapError
 
 __all__ = [
     "FLAG_AS_EXPECTED",
@@ -417,7 +417,7 @@ class RadarModel:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "band_rates_"):
-            raise ConfigError("this RadarModel is not fitted yet; call fit(areas) first")
+            raise NeedmapError("this RadarModel is not fitted yet; call fit(areas) first")
 
     def expected(self, areas: pd.DataFrame) -> np.ndarray:
         """Expected counts for each row of ``areas`` under the fitted need model."""
@@ -440,7 +440,14 @@ class RadarModel:
         Returns
         -------
         pandas.DataFrame
-            One row per area in input order with the columns of ``OUTPUT_COLUMNS``.
+            One row per area in input order with the columns of ``OUTPUT_COLUMNS``: the need
+            value, its national percentile and within-authority band; ``expected`` and
+            ``observed`` counts, ``ratio`` with Byar's interval (``ratio_lower``,
+            ``ratio_upper``); funnel limits for the ratio at ``flag_level`` (``lower_limit``,
+            ``upper_limit``) and at ``watch_level`` (``*_95``); ``z`` (square-root scale) and
+            ``z_adjusted`` (over-dispersion allowed for); ``eb_rate`` per 1,000 children and
+            ``eb_ratio``; local Moran ``I``, permutation p and cluster label; ``flag`` and
+            ``reason``.
         """
         self._check_fitted()
         settings = self._settings()
@@ -609,6 +616,11 @@ class RadarModel:
             else:
                 flag = FLAG_AS_EXPECTED
                 evidence = f"{count_text}, within the {watch_pct} funnel limits"
+                if high_weak:
+                    evidence = (
+                        f"{count_text}, above the {watch_pct} funnel limit but within the "
+                        f"{_pct(s.well_reached_level)} limit"
+                    )
             flags.append(flag)
             reasons.append(f"{need_text}. {label}: {evidence}.")
         return flags, reasons

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from needmap import radar, stats
-from needmap.errors import ConfigError, InputError
+from needmap.errors import ConfigError, InputError, NeedmapError
 from needmap.radar import RadarModel, RadarSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -365,7 +365,7 @@ def test_errors_say_what_to_do(oldham):
     bad.loc[bad.index[3], "families_engaged"] = -1
     with pytest.raises(InputError, match="negative value.*E01"):
         RadarModel().fit(bad)
-    with pytest.raises(ConfigError, match="not fitted"):
+    with pytest.raises(NeedmapError, match="not fitted"):
         RadarModel().flags(areas)
     with pytest.raises(ConfigError, match="method must be one of indirect, poisson"):
         RadarModel(method="glm").fit(areas)
