@@ -126,13 +126,17 @@ def test_bases_are_inside_their_zones():
 
 def test_locks_are_kept_and_the_rest_rebalanced():
     g = grid(seed=5)
-    first = ZoneBuilder(4, random_state=0).fit(g).labels_
-    # lock a strip of column 0 to zone 2 (whatever zone 2 was before) and re-balance
-    locks = {f"G{j:02d}00": 2 for j in range(4)}
+    locks = {f"G{j:02d}00": 2 for j in range(4)}  # a strip of column 0 held in zone 2
     zb = ZoneBuilder(4, locks=locks, random_state=0).fit(g)
     check_plan(zb, g, 4)
     assert all(zb.labels_[c] == 2 for c in locks)
-    assert first is not None
+
+
+def test_relocking_a_previous_plan_keeps_it():
+    g = grid(seed=5)
+    first = ZoneBuilder(4, random_state=0).fit(g).labels_
+    zb = ZoneBuilder(4, locks=first, random_state=3).fit(g)
+    pd.testing.assert_series_equal(zb.labels_, first)
 
 
 def test_locks_in_two_pieces_are_joined_into_one_zone():
@@ -232,6 +236,26 @@ def test_build_zones_returns_area_zone_workload():
     assert out["workload"].sum() == pytest.approx(g["workload"].sum())
 
 
+def voronoi(n: int, seed: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    box = shapely.box(0, 0, 50_000, 50_000)
+    pts = shapely.MultiPoint(rng.uniform(0, 50_000, (n, 2)))
+    cells = shapely.intersection(np.asarray(shapely.voronoi_polygons(pts, extend_to=box).geoms),
+                                 box)
+    return gpd.GeoDataFrame({"lsoa_code": [f"V{i:04d}" for i in range(len(cells))],
+                             "workload": rng.gamma(2.0, 50.0, len(cells))},
+                            geometry=cells, crs="EPSG:27700")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_voronoi_with_unequal_fte(seed):
+    g = voronoi(300, seed)
+    fte = np.random.default_rng(seed).choice([0.5, 0.8, 1.0], 8)
+    zb = ZoneBuilder(fte=fte, random_state=seed).fit(g)
+    check_plan(zb, g, 8)
+    np.testing.assert_allclose(zb.targets_ / zb.targets_.sum(), fte / fte.sum())
+
+
 def test_oldham_six_zones(oldham):
     zb = ZoneBuilder(6, random_state=0).fit(oldham)
     check_plan(zb, oldham, 6)
@@ -246,3 +270,12 @@ def test_oldham_wards_whole(oldham):
     assert (per_ward.groupby("ward")["zone"].nunique() == 1).all()
     assert sorted(zb.labels_.unique()) == [1, 2, 3, 4]
     assert zb.contiguous_.all()
+
+
+def test_wards_whole_accepts_a_ward_code_as_base(oldham):
+    ward = oldham["ward_code"].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZoneWarning)
+        zb = ZoneBuilder(3, keep_wards_whole=True, bases=[None, ward, None],
+                         random_state=0).fit(oldham)
+    assert (zb.labels_[oldham["ward_code"].to_numpy() == ward] == 2).all()

@@ -69,15 +69,17 @@ def points_in_areas(
 ) -> np.ndarray:
     """Area code for each point (EPSG:27700), or None where it falls in no area.
 
-    A point on a shared border belongs to the first area the tree returns; that is deterministic
-    for a given boundary file.
+    A point on a shared border belongs to the area that comes first in ``areas``.
     """
     result = np.full(len(x), None, dtype=object)
     if len(x) == 0:
         return result
-    points = shapely.points(x, y)
-    tree = shapely.STRtree(areas.geometry.values)
-    pt_idx, area_idx = tree.query(points, predicate="intersects")
+    # The tree holds the points and the polygons are the queries: shapely prepares each query
+    # polygon once, which is about 6x faster than testing each point against raw polygons.
+    tree = shapely.STRtree(shapely.points(x, y))
+    area_idx, pt_idx = tree.query(areas.geometry.values, predicate="intersects")
+    order = np.lexsort((area_idx, pt_idx))
+    pt_idx, area_idx = pt_idx[order], area_idx[order]
     first = np.unique(pt_idx, return_index=True)[1]
     result[pt_idx[first]] = areas[code_column].to_numpy()[area_idx[first]]
     return result
