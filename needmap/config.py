@@ -120,6 +120,8 @@ class Config:
     tile_attribution: str | None = None
     attribution: str = ""
     synthetic: bool = False
+    #: England reference values shown beside each area (measure -> value).
+    england: dict[str, float] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -315,5 +317,6 @@ def load_config(path: str | Path) -> Config:
         tile_attribution=maps.get("tile_attribution") or None,
         attribution=maps.get("attribution", ""),
         synthetic=bool(rec.get("synthetic", False)),
+        england={k: float(v) for k, v in _section(raw, "england", src, required=False).items()},
         raw=raw,
     )

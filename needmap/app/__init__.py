@@ -1,0 +1,1 @@
+"""The Streamlit app: thin pages over needmap, plus the one module that caches (``state``)."""

@@ -1,0 +1,98 @@
+"""The app's one caching module: config, snapshot and display layers, cached per snapshot.
+
+Pages call these and never read files themselves. ``st.session_state`` holds UI choices only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from needmap.config import Config, load_config
+from needmap.errors import NeedmapError
+from needmap.geometry import display_geometry
+from needmap.snapshot import Snapshot, latest_path, load_snapshot
+
+DEMO_BANNER = "demo: no sign-in, synthetic records"
+
+
+def config_path() -> Path:
+    """``NEEDMAP_CONFIG`` if set, else ``needmap.toml`` in the working folder."""
+    return Path(os.environ.get("NEEDMAP_CONFIG", "needmap.toml")).resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _config(path: str, mtime: float) -> Config:
+    return load_config(path)
+
+
+def get_config() -> Config:
+    p = config_path()
+    return _config(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _snapshot(path: str) -> Snapshot:
+    return load_snapshot(Path(path))
+
+
+def get_snapshot() -> Snapshot:
+    """The current snapshot; on a first run of the demo, build it (the CLI's refresh)."""
+    config = get_config()
+    path = latest_path(config.snapshots_folder)
+    if path is None:
+        from needmap.refresh import refresh
+
+        with st.spinner("Building the first snapshot from the configured files..."):
+            path = refresh(config).snapshot_path
+    return _snapshot(str(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def display_layer(snapshot_id: str, level: str) -> gpd.GeoDataFrame:
+    """Simplified EPSG:4326 polygons of one level, with every attribute, cached per snapshot."""
+    snap = get_snapshot()
+    return display_geometry(snap.areas(level))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def outline_layer(snapshot_id: str) -> gpd.GeoDataFrame:
+    """The authority outline (the union of its wards) for display."""
+    wards = display_layer(snapshot_id, "ward")
+    return gpd.GeoDataFrame(geometry=[wards.union_all()], crs=wards.crs)
+
+
+MAP_ATTRIBUTION = "Contains OS data © Crown copyright 2025; ONS; MHCLG IoD2019 (OGL v3.0)"
+
+
+def attribution(snapshot: Snapshot, *, full: bool = False) -> str:
+    """Short attribution for maps (the full text is on the Data page)."""
+    text = snapshot.manifest.get("attribution", "") if full else MAP_ATTRIBUTION
+    if snapshot.manifest.get("synthetic_records"):
+        text += ("; referral and engagement records are SYNTHETIC" if not full else
+                 " Referral and engagement records are SYNTHETIC.")
+    return text
+
+
+def header(snapshot: Snapshot) -> None:
+    """The banner every page shows: demo mode and what the data are."""
+    m = snapshot.manifest
+    if m.get("synthetic_records"):
+        st.info(f"**{DEMO_BANNER}**. {m['authority_name']}: real boundaries and IoD2019; "
+                "referral and engagement records are synthetic.", icon="ℹ️")
+
+
+def show_error(exc: NeedmapError) -> None:
+    st.error(str(exc))
+
+
+def level_label(level: str) -> str:
+    return {"lsoa": "LSOA (neighbourhood)", "ward": "Ward"}[level]
+
+
+def quarters(snapshot: Snapshot) -> list[str]:
+    return sorted(pd.unique(snapshot.authority_quarterly["quarter"].astype(str)))
