@@ -128,6 +128,59 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    """Write a standalone choropleth (HTML, all assets inlined) that opens with no network."""
+    from needmap.config import load_config
+    from needmap.geometry import display_geometry
+    from needmap.maps import standalone_html
+    from needmap.snapshot import load_snapshot
+    from needmap.sources.boundaries import authority_outline
+    from needmap.views import measure_map
+
+    config = load_config(args.config)
+    snap = load_snapshot(config.snapshots_folder)
+    layer = display_geometry(snap.areas(args.level))
+    attribution = snap.manifest.get("attribution", "")
+    if snap.manifest.get("synthetic_records"):
+        attribution += " Referral and engagement records are SYNTHETIC."
+    m = measure_map(
+        layer, level=args.level, measure=args.measure,
+        threshold=int(snap.manifest["disclosure_threshold"]), attribution=attribution,
+        scheme=args.scheme, k=args.classes,
+        outline=authority_outline(display_geometry(snap.ward)),
+        tiles=config.tile_url, tiles_attribution=config.tile_attribution,
+    )
+    _write_atomic(Path(args.out), standalone_html(m))
+    print(f"Wrote {args.out}: {args.measure} by {args.level} ({len(layer)} areas).")
+    return 0
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    """Flag areas where need is high but engagement (or referrals) is far below expectation."""
+    from needmap.config import load_config
+    from needmap.radar import flags_table
+    from needmap.snapshot import load_snapshot
+
+    config = load_config(args.config)
+    snap = load_snapshot(config.snapshots_folder)
+    table = flags_table(snap, level=args.level, measure=args.measure, settings=config.radar)
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(out)
+    counts = table["flag"].value_counts()
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    print(f"Wrote {out}: {len(table)} {args.level} areas ({summary}). Counts from 1 to "
+          f"{snap.manifest['disclosure_threshold']} are shown as c.")
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="needmap",
@@ -156,6 +209,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for the files (default: data/synthetic by the config)")
 
     add("snapshots", cmd_snapshots)
+
+    p = add("map", cmd_map)
+    p.add_argument("--measure", default="referral_rate", help="e.g. referral_rate, reach_rate, "
+                   "idaci_pctile (see docs/indicators.md)")
+    p.add_argument("--level", choices=["lsoa", "ward"], default="lsoa")
+    p.add_argument("--scheme", choices=["quantiles", "natural_breaks", "equal_interval"],
+                   default="quantiles")
+    p.add_argument("--classes", type=int, default=5)
+    p.add_argument("--out", default="map.html")
+
+    p = add("flags", cmd_flags)
+    p.add_argument("--level", choices=["lsoa", "ward"], default="lsoa")
+    p.add_argument("--measure", choices=["engagement", "referrals"], default="engagement",
+                   help="engagement: off the radar; referrals: hidden need / front-door pressure")
+    p.add_argument("--out", default="flags.csv")
+
+    # zones: see cmd_zones (added by the zones work)
     return parser
 
 

@@ -120,9 +120,27 @@ class Config:
     tile_attribution: str | None = None
     attribution: str = ""
     synthetic: bool = False
+    #: ``[radar]`` thresholds (keys of ``needmap.radar.RadarSettings``), checked when used.
+    radar_settings: dict[str, Any] = field(default_factory=dict)
     #: England reference values shown beside each area (measure -> value).
     england: dict[str, float] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def radar(self):
+        """The ``[radar]`` section as ``RadarSettings`` (unknown keys are a ConfigError)."""
+        from needmap.radar import RadarSettings
+
+        try:
+            return RadarSettings(
+                disclosure_threshold=self.disclosure_threshold, **self.radar_settings
+            )
+        except TypeError as exc:
+            raise ConfigError(
+                f"{self.source}: [radar] has an unknown key ({exc}). Valid keys: bands, "
+                "high_need_bands, flag_level, watch_level, well_reached_level, interval_level, "
+                "min_expected, overdispersion, use_clusters, cluster_alpha, permutations."
+            ) from None
 
     @property
     def root(self) -> Path:
@@ -317,6 +335,7 @@ def load_config(path: str | Path) -> Config:
         tile_attribution=maps.get("tile_attribution") or None,
         attribution=maps.get("attribution", ""),
         synthetic=bool(rec.get("synthetic", False)),
+        radar_settings=dict(_section(raw, "radar", src, required=False)),
         england={k: float(v) for k, v in _section(raw, "england", src, required=False).items()},
         raw=raw,
     )

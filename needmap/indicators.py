@@ -16,7 +16,8 @@ Definitions (also in docs/indicators.md):
   ``priority_families_engaged`` those marked as priority families; ``reach_rate`` = families
   engaged per 1,000 children; ``families_early_help`` / ``families_childrens_centre`` by service.
 
-Rates cover the period they are computed for (a quarter in the quarterly tables). Distinct
+Rates are annualised: per 1,000 children a year, whatever the length of the period (a quarter's
+count is multiplied by four). Distinct
 families are counted at each level on its own, so a family seen in two LSOAs of one ward counts
 once in the ward.
 """
@@ -128,10 +129,20 @@ def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFra
     return out.fillna(0).astype("int64")
 
 
-def add_rates(df: pd.DataFrame) -> pd.DataFrame:
-    """Rates per 1,000 children and shares of referrals (NaN where the base is zero)."""
+def period_years(start: dt.date, end: dt.date) -> float:
+    """Length of a period in years, rounded to whole quarters (a calendar year is exactly 1)."""
+    days = (end - start).days + 1
+    return max(1, round(days / 91.3125)) / 4
+
+
+def add_rates(df: pd.DataFrame, years: float = 1.0) -> pd.DataFrame:
+    """Rates per 1,000 children a year and shares of referrals (NaN where the base is zero).
+
+    Rates are annualised (divided by the period's length in years) so that a quarter, a year
+    and three years can be compared on one scale.
+    """
     out = df.copy()
-    children = out["children"].where(out["children"] > 0)
+    children = out["children"].where(out["children"] > 0) * years
     refs = out["referrals"].where(out["referrals"] > 0)
     out["referral_rate"] = 1000 * out["referrals"] / children
     out["nfa_share"] = out["referrals_nfa"] / refs
@@ -202,7 +213,8 @@ def build_indicators(
     counts = _counts(ref_p[ref_p["lsoa_code"].notna()], eng_p[eng_p["lsoa_code"].notna()],
                      ["lsoa_code"])
     lsoa_out = lsoa_tab.join(counts.reindex(lsoa_tab.index).fillna(0).astype("int64"))
-    lsoa_out = add_rates(lsoa_out).reset_index()
+    years = period_years(start, end)
+    lsoa_out = add_rates(lsoa_out, years).reset_index()
     lsoa_out = gpd.GeoDataFrame(lsoa_out, geometry="geometry", crs=lsoa.crs)
 
     # Ward, chosen period
@@ -212,7 +224,7 @@ def build_indicators(
         ward_tab[col] = ward_tab[col].fillna(0)
     counts = _counts(ref_p, eng_p, ["ward_code"])
     ward_out = ward_tab.join(counts.reindex(ward_tab.index).fillna(0).astype("int64"))
-    ward_out = add_rates(ward_out).reset_index()
+    ward_out = add_rates(ward_out, years).reset_index()
     ward_out = gpd.GeoDataFrame(ward_out, geometry="geometry", crs=wards.crs)
 
     # Quarterly tables (every area x every quarter, zeros kept)
@@ -231,7 +243,7 @@ def build_indicators(
         authority[col] = (
             np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w]) if ok.any() else np.nan
         )
-    authority = add_rates(authority)
+    authority = add_rates(authority, years)
     aq = _quarterly(ref.assign(_all="all"), eng.assign(_all="all"), "_all",
                     pd.DataFrame({"children": [total_children]}, index=["all"]), quarters)
     aq = aq.drop(columns="_all")
@@ -277,7 +289,7 @@ def _quarterly(
     full = pd.MultiIndex.from_product([children.index, quarters], names=[key, "quarter"])
     out = counts.reindex(full).fillna(0).astype("int64").reset_index()
     out = out.merge(children, left_on=key, right_index=True, how="left")
-    out = add_rates(out)
+    out = add_rates(out, 0.25)
     starts = {q: pd.Period(q, freq="Q").start_time.date() for q in quarters}
     out.insert(2, "quarter_start", out["quarter"].map(starts))
     return out

@@ -31,7 +31,7 @@ MEASURES: dict[str, Measure] = {
                 "{:.1%}", "need", "PuRd"),
         Measure("imd_score", "IMD score", "{:,.1f}", "need", "PuRd"),
         Measure("children", "Children aged 0-15", "{:,.0f}", "need", "Blues"),
-        Measure("referral_rate", "Referrals per 1,000 children", "{:,.1f}", "rate", "YlOrRd"),
+        Measure("referral_rate", "Referrals per 1,000 children a year", "{:,.1f}", "rate", "YlOrRd"),
         Measure("referrals", "Referrals", "{:,.0f}", "count", "YlOrRd"),
         Measure("referrals_school", "Referrals from schools", "{:,.0f}", "count", "Oranges"),
         Measure("referrals_police", "Referrals from police", "{:,.0f}", "count", "Oranges"),
@@ -42,7 +42,7 @@ MEASURES: dict[str, Measure] = {
                 "Oranges"),
         Measure("nfa_share", "Referrals with no further action", "{:.0%}", "share", "Greys"),
         Measure("rereferral_share", "Re-referrals within a year", "{:.0%}", "share", "Greys"),
-        Measure("reach_rate", "Families engaged per 1,000 children", "{:,.1f}", "rate",
+        Measure("reach_rate", "Families engaged per 1,000 children a year", "{:,.1f}", "rate",
                 "YlGn"),
         Measure("families_engaged", "Families engaged", "{:,.0f}", "count", "YlGn"),
         Measure("priority_families_engaged", "Priority families engaged", "{:,.0f}", "count",
@@ -95,7 +95,10 @@ def change_between(
         out[f"{count}_{name}"] = summed
         children = span.groupby(code_column)["children"].first()
         out["children"] = children
-        out[name] = 1000 * summed / children.where(children > 0) if count != measure else summed
+        years = len(quarters_between(q, a, b)) / 4
+        out[name] = (
+            1000 * summed / (children.where(children > 0) * years) if count != measure else summed
+        )
     out["change"] = out["after"] - out["before"]
     out["change_pct"] = 100 * out["change"] / out["before"].where(out["before"] > 0)
     return out.reset_index()

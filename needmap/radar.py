@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -922,3 +922,51 @@ def _cluster_words(cluster: str, referrals: bool) -> str:
         "HL": f"a significant high spot among neighbours with lower {what} (local Moran's I, "
         "FDR-corrected)",
     }.get(cluster, "")
+
+
+CSV_COLUMNS = ["area_code", "area_name", "level", "need", "expected", "observed", "ratio",
+               "lower_limit", "upper_limit", "flag", "reason"]
+
+
+def flags_table(
+    snapshot,
+    *,
+    level: Literal["lsoa", "ward"] = "lsoa",
+    measure: Literal["engagement", "referrals"] = "engagement",
+    settings: RadarSettings | None = None,
+    method: Literal["indirect", "poisson"] = "poisson",
+    full: bool = False,
+) -> pd.DataFrame:
+    """The flags of a snapshot as shared with people: ranked, small counts suppressed.
+
+    This is what ``needmap flags`` writes and the Off the radar page shows. ``full`` keeps every
+    statistic (funnel limits at both levels, z, EB rate, clusters) instead of the CSV columns;
+    figures that would let a suppressed count be worked back are suppressed with it.
+    """
+    from needmap.disclosure import suppress
+
+    threshold = int(snapshot.manifest.get("disclosure_threshold", 5))
+    settings = settings or RadarSettings()
+    if settings.disclosure_threshold != threshold:
+        settings = replace(settings, disclosure_threshold=threshold)
+    areas = snapshot.areas(level)
+    name = snapshot.manifest.get("authority_name", "the authority")
+    if measure == "engagement":
+        table = find_off_the_radar(areas, level=level, method=method, settings=settings,
+                                   authority_name=name)
+    else:
+        table = find_referral_anomalies(areas, level=level, method=method, settings=settings,
+                                        authority_name=name)
+    order = {FLAG_OFF_RADAR: 0, FLAG_HIDDEN_NEED: 0, FLAG_FRONT_DOOR: 1, FLAG_WATCH: 2,
+             FLAG_AS_EXPECTED: 3, FLAG_WELL_REACHED: 4, FLAG_TOO_FEW: 5}
+    table = table.assign(_order=table["flag"].map(order).fillna(9))
+    table = table.sort_values(["_order", "ratio"]).drop(columns="_order")
+    if not full:
+        table = table[CSV_COLUMNS]
+    shown = suppress(table.reset_index(drop=True), threshold, counts=("observed",))
+    small = shown["observed"].eq("c")
+    for col in ("ratio", "ratio_lower", "ratio_upper", "z", "z_adjusted", "eb_rate", "eb_ratio"):
+        if col in shown:
+            shown[col] = shown[col].astype(object)
+            shown.loc[small, col] = "c"
+    return shown

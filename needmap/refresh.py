@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from needmap import __version__
@@ -89,7 +90,9 @@ def refresh(
         step("deprivation")
         dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
         if config.deprivation.authority_column:
-            lsoa = lsoa[lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))].reset_index(drop=True)
+            in_dep = lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))
+            _check_lsoas_inside(lsoa[~in_dep], wards, config)
+            lsoa = lsoa[in_dep].reset_index(drop=True)
         missing = sorted(set(lsoa["lsoa_code"]) - set(dep["lsoa_code"]))
         if missing:
             raise InputError(
@@ -131,6 +134,7 @@ def refresh(
                 postcodes=postcodes,
                 path=b.path,
                 max_reject_share=config.max_reject_share,
+                column_names=b.columns,
             )
             if rejects:
                 b.rejects = pd.concat([b.rejects, *rejects], ignore_index=True)
@@ -208,6 +212,28 @@ DEFAULT_ATTRIBUTION = (
     "Mail copyright and database right 2025. Source: Office for National Statistics licensed under "
     "the Open Government Licence v3.0. English Indices of Deprivation 2019, MHCLG (OGL v3.0)."
 )
+
+
+def _check_lsoas_inside(
+    dropped: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, config: Config
+) -> None:
+    """LSOAs left out because the deprivation file lacks them must lie outside the authority.
+
+    A regional LSOA file is cut to the authority by the deprivation file's codes; an LSOA of the
+    authority missing from that file would otherwise vanish from every map without a word.
+    """
+    if dropped.empty:
+        return
+    outline = wards.union_all().buffer(-1.0)
+    inside = dropped[dropped.geometry.representative_point().within(outline)]
+    if len(inside):
+        codes = sorted(inside["lsoa_code"])
+        raise InputError(
+            f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
+            f"{len(codes)} LSOA(s) inside {config.authority_name}'s wards have no deprivation "
+            f"row, e.g. {', '.join(codes[:3])}. Use a complete deprivation file of the same LSOA "
+            f"vintage as {config.lsoa.path.name} ({config.deprivation.lsoa_vintage})."
+        )
 
 
 def _combine(frames: list[pd.DataFrame], kind: str) -> pd.DataFrame:

@@ -7,14 +7,14 @@ The model, per LSOA ``i`` with children ``c_i`` and IDACI score ``d_i`` (``dbar`
 children-weighted mean):
 
 * referrals: Poisson with a yearly rate per 1,000 children of
-  ``REFERRAL_RATE * (d_i / dbar) ** 0.9 * g_i``, ``g_i ~ Gamma(20, 1/20)`` (area-level noise, so
-  the counts are over-dispersed as real ones are), a +5% a year trend and an August dip. Children
+  ``REFERRAL_RATE * (d_i / dbar) ** 0.9 * g_i``, ``g_i ~ Gamma(60, 1/60)`` (13% area-level noise,
+  so the counts are over-dispersed as real ones are), a +5% a year trend and an August dip. Children
   are referred once or more (re-referrals at a gap of about 7 months). Sources and outcomes are
   drawn with national-like shares (police 29%, school 20%, ...; NFA 30%, early help 38%, social
   care 32%).
 * engagement: families engaged in early-help services or children's centres, Poisson with a
   yearly rate per 1,000 children of ``ENGAGEMENT_RATE * (d_i / dbar) ** 0.7 * h_i`` (services aim at
-  need), ``h_i ~ Gamma(20, 1/20)``. A family is a priority family with probability
+  need), ``h_i ~ Gamma(60, 1/60)``. A family is a priority family with probability
   ``0.15 + 0.6 * d_i``.
 * planted ground truth, kept in ``planted_truth.csv``: ``n_off_radar`` LSOAs drawn from the
   authority's most deprived IDACI fifth have engagement multiplied by ``OFF_RADAR_MULTIPLIER``
@@ -44,6 +44,9 @@ REFERRAL_RATE = 60.0  # per 1,000 children a year at the authority's mean need
 ENGAGEMENT_RATE = 45.0  # families per 1,000 children a year at the authority's mean need
 OFF_RADAR_MULTIPLIER = 0.35
 HIDDEN_NEED_MULTIPLIER = 0.4
+#: Shape of the Gamma(shape, 1/shape) area-level noise on both rates: a coefficient of variation
+#: of 1/sqrt(60) = 13% between areas of the same need, beyond Poisson noise.
+AREA_NOISE_SHAPE = 60
 SOURCES = {
     "Police": 0.29,
     "Schools": 0.20,
@@ -178,8 +181,8 @@ def generate(
         (eng_mult if t["kind"] == "off_radar" else ref_mult)[i] = t["multiplier"]
     span_years = ((stop - start).days + 1) / 365.25
     children = areas["children"].to_numpy()
-    g = rng.gamma(20, 1 / 20, size=len(areas))
-    h = rng.gamma(20, 1 / 20, size=len(areas))
+    g = rng.gamma(AREA_NOISE_SHAPE, 1 / AREA_NOISE_SHAPE, size=len(areas))
+    h = rng.gamma(AREA_NOISE_SHAPE, 1 / AREA_NOISE_SHAPE, size=len(areas))
     ref_mu = REFERRAL_RATE * (need / dbar) ** 0.9 * g * ref_mult * children / 1000 * span_years
     eng_mu = ENGAGEMENT_RATE * (need / dbar) ** 0.7 * h * eng_mult * children / 1000 * span_years
 

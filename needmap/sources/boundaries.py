@@ -96,6 +96,7 @@ def read_boundaries(
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
     )
+    _check_coordinates(out, path)
     if out.crs.to_epsg() != 27700:
         out = out.to_crs(BNG)
     empty = out.geometry.is_empty | out.geometry.isna()
@@ -121,6 +122,36 @@ def read_boundaries(
             for f in fixed
         ]
     return out.sort_values(f"{level}_code").reset_index(drop=True)
+
+
+def _check_coordinates(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse coordinates that cannot be in the CRS the file claims.
+
+    GeoJSON is always read as EPSG:4326, so a British National Grid GeoJSON arrives labelled
+    4326 with eastings in the hundreds of thousands; the reverse mistake puts degrees in a
+    metre grid. Either would silently draw the authority in the wrong place.
+    """
+    geoms = gdf.geometry[~(gdf.geometry.is_empty | gdf.geometry.isna())]
+    if geoms.empty:
+        return
+    xmin, ymin, xmax, ymax = geoms.total_bounds
+    crs = gdf.crs
+    name = crs.to_string()
+    in_degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
+    if crs.is_geographic and not in_degrees:
+        raise InputError(
+            f"{path}: coordinates reach x {xmax:,.0f}, y {ymax:,.0f}, beyond the longitude/latitude "
+            f"range (±180, ±90) of its CRS {name}. The file is probably in British National Grid "
+            "metres but labelled as degrees (GeoJSON is always read as EPSG:4326). Save it as "
+            "GeoPackage with EPSG:27700, or reproject it to EPSG:4326 before saving as GeoJSON."
+        )
+    if crs.is_projected and in_degrees:
+        raise InputError(
+            f"{path}: every coordinate lies within ±180, ±90 (x {xmin:.3f} to {xmax:.3f}, y "
+            f"{ymin:.3f} to {ymax:.3f}): these look like longitude/latitude degrees, but the file "
+            f"says its CRS is {name}, a grid in metres. Set its CRS to EPSG:4326 (e.g. ogr2ogr "
+            "-a_srs EPSG:4326) and try again."
+        )
 
 
 def authority_outline(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

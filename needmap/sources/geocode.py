@@ -130,7 +130,13 @@ def geocode(
         reason[malformed] = "invalid area code"
         foreign = has & ~ok & ~malformed
         reason[foreign] = "area code not in this authority"
-        _check(has & ~ok, n, max_reject_share, records, path, names.get("lsoa_code", "lsoa_code"),
+        column = names.get("lsoa_code", "lsoa_code")
+        if malformed.sum() > foreign.sum():
+            _check(has & ~ok, n, max_reject_share, records, path, column,
+                   "LSOA codes are not GSS codes (a letter and 8 digits, e.g. E01005320)",
+                   "Point the column at the LSOA codes, not names or another identifier.",
+                   first=malformed)
+        _check(has & ~ok, n, max_reject_share, records, path, column,
                "LSOA codes not in this authority's LSOAs",
                "Check the LSOA vintage (2011 vs 2021) matches [boundaries.lsoa], and the "
                "authority.")
@@ -208,9 +214,22 @@ def geocode(
     located = ~pd.isna(method)
     reason[~located & pd.isna(reason)] = "no location"
     failed = pd.Series(~located, index=records.index)
-    _check(~located, n, max_reject_share, records, path, names.get("postcode", "location"),
-           "rows could not be placed in the authority",
-           "Check the file is for this authority and its location columns are filled.")
+    if n and (~located).sum() / n > max_reject_share:
+        why = pd.Series(reason[~located]).value_counts().index[0]
+        field, problem, fix = _UNPLACED[why]
+        if field == "easting" and "easting" not in names:
+            field = "latitude"
+        column = names.get(field) or next(
+            (names[f] for f in ("postcode", "easting", "latitude", "ward_code") if f in names),
+            "location",
+        )
+        i = int(np.flatnonzero(~located & (reason == why))[0])
+        value = records[field].iloc[i] if field in records else ""
+        raise InputError(
+            f"{path}, row {records[ROW].iloc[i]}, column '{column}': {int((~located).sum())} of "
+            f"{n} rows (more than {max_reject_share:.0%}) could not be placed in the authority, "
+            f"most because {problem} (here {value!r}). {fix}"
+        )
     rejects: list[pd.DataFrame] = []
     for why in pd.unique(reason[~located]):
         mask = failed & pd.Series(reason == why, index=records.index)
@@ -222,11 +241,51 @@ def geocode(
     return out.reset_index(drop=True), rejects
 
 
+#: Reason a row was not placed -> (field whose column to name, why, how to fix).
+_UNPLACED = {
+    "invalid postcode": (
+        "postcode", "the postcode is not a well-formed UK postcode (like OL1 1AA)",
+        "Check the column holds home postcodes, not another field.",
+    ),
+    "postcode not found": (
+        "postcode", "the postcode is not in the [postcodes] table",
+        "The records may be for another authority, or the postcode table may be older than the "
+        "records: use the current postcode table for this authority.",
+    ),
+    "postcode but no [postcodes] table": (
+        "postcode", "there is no [postcodes] table to look postcodes up in",
+        "Add a [postcodes] section (postcode, easting, northing) to the config.",
+    ),
+    "outside the authority": (
+        "easting", "the point falls outside the authority's LSOAs",
+        "Check eastings/northings are British National Grid metres (EPSG:27700), latitude and "
+        "longitude are not swapped, and the file is for this authority.",
+    ),
+    "invalid coordinates": (
+        "latitude", "latitude is beyond 90 or longitude beyond 180 degrees",
+        "Check the latitude and longitude columns are not swapped or in another CRS.",
+    ),
+    "area code not in this authority": (
+        "ward_code", "the area code is not one of this authority's",
+        "Check the ward and LSOA vintages match the boundaries in the config.",
+    ),
+    "invalid area code": (
+        "lsoa_code", "the area code is not a GSS code",
+        "Point the column at GSS codes (a letter and 8 digits).",
+    ),
+    "no location": (
+        "postcode", "the row has no location at all",
+        "Fill in the postcode (or another location column) in the export.",
+    ),
+}
+
+
 def _check(mask: np.ndarray, n: int, max_share: float, records: pd.DataFrame, path: Path,
-           column: str, problem: str, fix: str) -> None:
+           column: str, problem: str, fix: str, first: np.ndarray | None = None) -> None:
+    """Raise when ``mask`` flags more than ``max_share`` of rows; name the first ``first`` row."""
     k = int(np.sum(mask))
     if n and k / n > max_share:
-        i = int(np.flatnonzero(mask)[0])
+        i = int(np.flatnonzero(mask if first is None else first)[0])
         raise InputError(
             f"{path}, row {records[ROW].iloc[i]}, column '{column}': {k} of {n} {problem} "
             f"(more than {max_share:.0%}). {fix}"

@@ -250,6 +250,7 @@ class RecordBatch:
     rows_read: int
     records: pd.DataFrame
     rejects: pd.DataFrame  # original columns + _row + reason; stays local
+    columns: dict[str, str] = field(default_factory=dict)  # canonical field -> file's column
 
     def rejects_by_reason(self) -> dict[str, int]:
         if self.rejects.empty:
@@ -324,6 +325,12 @@ def read_records(
     keep &= ~(blank_date | unparsed)
     today = today or dt.date.today()
     out_of_range = (dates < pd.Timestamp(EARLIEST_DATE)) | (dates > pd.Timestamp(today))
+    check_reject_share(
+        raw, out_of_range, total, max_reject_share, path, date_col,
+        f"dates in the future or before {EARLIEST_DATE.year}",
+        "Check the date column is the referral or engagement date (not a date of birth or a "
+        "review date) and that Excel did not turn blanks into 1900-01-01.",
+    )
     reject(rejected, raw, out_of_range & keep, "date in the future or before 1990")
     keep &= ~out_of_range
     rec[spec.date_field] = dates
@@ -333,6 +340,11 @@ def read_records(
     id_field = spec.id_field if spec.id_field in cols else None
     if id_field:
         dup = rec[id_field].duplicated(keep="first") & keep
+        check_reject_share(
+            raw, dup, total, max_reject_share, path, cols[id_field], "ids repeat",
+            f"The {id_field} column must be unique per row: point it at the record's own id, "
+            "not the child's or family's, or remove rows exported twice.",
+        )
         reject(rejected, raw, dup, "duplicate id")
     else:
         content = [c for c in rec.columns if c != ROW]
@@ -356,7 +368,8 @@ def read_records(
         if rejected
         else pd.DataFrame(columns=[*raw.columns, "reason"])
     )
-    return RecordBatch(kind=kind, path=path, rows_read=total, records=records, rejects=rejects)
+    return RecordBatch(kind=kind, path=path, rows_read=total, records=records, rejects=rejects,
+                       columns=cols)
 
 
 def empty_records(kind: str) -> pd.DataFrame:

@@ -18,10 +18,38 @@ from needmap.errors import InputError
 ROW = "_row"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 _HEADER_SCAN_ROWS = 30
+#: Cells that mean "no value" in exports (pyarrow's defaults; Excel writes #N/A, pandas NaN).
+#: Every read path blanks them, so a file reads the same whichever parser handles it.
+NULL_TOKENS = frozenset(
+    ["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
+)
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "an Excel workbook (.xlsx) or another zip file",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+    b"%PDF": "a PDF",
+}
 
 
 def _decode(path: Path) -> str:
     data = path.read_bytes()
+    for magic, what in _BINARY_SIGNATURES.items():
+        if data.startswith(magic):
+            raise InputError(
+                f"{path}: this is {what}, not a text table. Give an Excel file a .xlsx name "
+                "(needmap reads it directly) or export the records as CSV."
+            )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-delimited.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data[:65536]:
+        raise InputError(
+            f"{path}: the file holds binary data (NUL bytes), not text. Export it again as CSV "
+            "(UTF-8)."
+        )
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             return data.decode(encoding)
@@ -31,17 +59,19 @@ def _decode(path: Path) -> str:
 
 
 def _header_index(rows: list[list[str]]) -> int:
-    """The first row that looks like a header: as wide as the widest of the first rows.
+    """The first row that looks like a header: as wide as most of the first rows.
 
     Title rows ("Referrals export, run 01/04/2025") above the header have one or two filled cells;
-    the header has a name in every column.
+    the header has a name in every column. The usual width, not the widest, is the yardstick, so
+    one ragged data row (an unquoted comma) is not taken for the header.
     """
     widths = [sum(1 for cell in r if str(cell).strip()) for r in rows[:_HEADER_SCAN_ROWS]]
-    if not widths or max(widths) == 0:
+    filled = [w for w in widths if w]
+    if not filled:
         return 0
-    widest = max(widths)
+    usual = max(set(filled), key=lambda w: (filled.count(w), w))
     for i, w in enumerate(widths):
-        if w >= max(2, widest) or (widest == 1 and w == 1):
+        if w >= max(2, usual) or (usual == 1 and w == 1):
             return i
     return 0
 
@@ -72,13 +102,47 @@ def _frame(rows: list[list[str]], path: Path, first_line: int) -> pd.DataFrame:
         cells = [str(c) if c is not None else "" for c in r[:width]]
         if not any(c.strip() for c in cells):
             continue
+        if any(str(c).strip() for c in r[width:]):
+            raise InputError(_ragged_message(path, first_line + h + 1 + j, len(r), width))
         cells += [""] * (width - len(cells))
         records.append(cells)
         lines.append(first_line + h + 1 + j)
     df = pd.DataFrame(records, columns=names, dtype=object)
-    df = df.apply(lambda s: s.str.strip()) if len(df) else df
+    df = df.apply(_clean) if len(df) else df
     df[ROW] = pd.array(lines, dtype="int64")
     return df
+
+
+def _clean(s: pd.Series) -> pd.Series:
+    s = s.str.strip()
+    return s.mask(s.isin(NULL_TOKENS), "")
+
+
+def _ragged_message(path: Path, line: int, found: int, width: int) -> str:
+    return (
+        f"{path}, row {line}: {found} cells where the header has {width}. A value probably holds "
+        "the delimiter without quotes (e.g. Individual, neighbour); put such values in double "
+        "quotes or export again."
+    )
+
+
+def _locate_bad_row(path: Path, body: str, delimiter: str, first_line: int) -> str | None:
+    """Find the first row the csv module cannot square with the header, for the error message."""
+    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    width = None
+    start = first_line
+    for row in reader:
+        if width is None:
+            width = len(row)
+        elif any(c.strip() for c in row) and len(row) != width:
+            if any("\n" in c for c in row):
+                return (
+                    f"{path}, row {start}: a double quote opened in this row is never closed, so "
+                    "the rest of the file reads as one value. Close or remove the quote."
+                )
+            return _ragged_message(path, start, len(row), width)
+        start = first_line + reader.line_num
+    return None
 
 
 def read_table(path: str | Path, *, sheet: str | None = None) -> pd.DataFrame:
@@ -143,12 +207,14 @@ def _read_text(path: Path) -> pd.DataFrame:
                              skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(
-            f"{path}: cannot parse as a delimited table ({exc}). Check the delimiter and quoting."
+            _locate_bad_row(path, body, delimiter, skipped + 1)
+            or f"{path}: cannot parse as a delimited table ({str(exc)[:200]}). Check the "
+            "delimiter and quoting."
         ) from None
     df.columns = [str(c).strip() for c in df.columns]
     df[ROW] = pd.RangeIndex(len(df)) + skipped + 2
     cols = [c for c in df.columns if c != ROW]
-    df[cols] = df[cols].apply(lambda s: s.str.strip())
+    df[cols] = df[cols].apply(_clean)
     filled = (df[cols] != "").any(axis=1)
     return df.loc[filled].reset_index(drop=True)
 

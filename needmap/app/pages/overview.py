@@ -53,7 +53,7 @@ try:
                                  key="after")
         ch = change_between(snap.quarterly(level), code_column=f"{level}_code", measure=base,
                             before=before, after=after).set_index(f"{level}_code")
-        values = ch["change"].reindex(layer[f"{level}_code"]).to_numpy()
+        values = ch["change"].reindex(layer[f"{level}_code"])
         fmap = measure_map(layer, measure=base, values=values,
                            value_label=f"Change in {MEASURES[base].label.lower()}", **kwargs)
     else:
@@ -81,7 +81,7 @@ with tab_map:
                 title += f", {p.ward_name} ward"
             st.subheader(title)
             st.dataframe(p.figures, hide_index=True, width="stretch")
-            st.markdown("**Quarter by quarter** (rates per 1,000 children; gaps are suppressed)")
+            st.markdown("**Quarter by quarter** (rates per 1,000 children a year; gaps are suppressed)")
             st.line_chart(p.trend[["referral_rate", "reach_rate"]], height=220)
             st.markdown(f"**Schools in this area** ({len(p.schools)})")
             if len(p.schools):
