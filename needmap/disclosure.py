@@ -185,3 +185,16 @@ def leaked_small_counts(df: pd.DataFrame, threshold: int, columns: Sequence[str]
             bad = v[(v >= 1) & (v <= threshold)]
             found += [f"{c}[{i}]={x:g}" for i, x in bad.items()]
     return found
+
+
+def for_display(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns holding both numbers and ``c`` become text, so a table widget can show them."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object and out[c].eq(SUPPRESSED).any():
+            out[c] = [
+                v if isinstance(v, str) else "" if pd.isna(v)
+                else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
+                for v in out[c]
+            ]
+    return out

@@ -287,6 +287,43 @@ def bivariate(
     )
 
 
+def categorical(
+    gdf: gpd.GeoDataFrame,
+    *,
+    code_column: str,
+    name_column: str,
+    category_column: str,
+    colours: dict[str, str],
+    title: str,
+    attribution: str,
+    outline: Any = None,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+    extra_tooltip_columns: Sequence[str] = (),
+) -> folium.Map:
+    """One colour per category (e.g. off-the-radar flags), legend in the order of ``colours``.
+
+    Categories missing from ``colours`` are drawn in the no-data grey.
+    """
+    frame = _prepare(gdf, [code_column, name_column, category_column, *extra_tooltip_columns])
+    cats = frame[category_column].astype(str).to_numpy()
+    fill = np.array([colours.get(c, NO_DATA_COLOUR) for c in cats], dtype=object)
+    properties = {
+        code_column: frame[code_column].astype(str).to_numpy(),
+        name_column: frame[name_column].astype(str).to_numpy(),
+        "category": cats,
+        **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
+    }
+    rows = [(colour, label, int((cats == label).sum())) for label, colour in colours.items()]
+    legend = _legend_html(title, rows)
+    tooltip = (
+        [name_column, code_column, "category", *extra_tooltip_columns],
+        ["Name", "Code", title, *extra_tooltip_columns],
+    )
+    return _assemble(frame, code_column, properties, fill, tooltip, legend, attribution,
+                     outline, tiles, tiles_attribution)
+
+
 def localize_assets(m: folium.Map, prefix: str = "") -> folium.Map:
     """Point every script and stylesheet the map needs at the vendored copies, in place.
 

@@ -970,3 +970,35 @@ def flags_table(
             shown[col] = shown[col].astype(object)
             shown.loc[small, col] = "c"
     return shown
+
+
+FLAG_COLOURS = {
+    FLAG_OFF_RADAR: "#b2182b",
+    FLAG_HIDDEN_NEED: "#b2182b",
+    FLAG_FRONT_DOOR: "#762a83",
+    FLAG_WATCH: "#f4a582",
+    FLAG_AS_EXPECTED: "#f7f7f7",
+    FLAG_WELL_REACHED: "#4393c3",
+    FLAG_TOO_FEW: "#d9d9d9",
+}
+
+
+def funnel_data(full: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points (areas with a shown ratio) and limit curves for a funnel plot of O/E against E.
+
+    The curves run through each area's own limits, sorted by expected count, so they are exact
+    for the over-dispersion the model estimated.
+    """
+    pts = full[pd.to_numeric(full["ratio"], errors="coerce").notna()].copy()
+    pts["ratio"] = pd.to_numeric(pts["ratio"])
+    limits = full.sort_values("expected")
+    curves = []
+    for col, label in (("lower_limit", "99.8% limit"), ("upper_limit", "99.8% limit"),
+                       ("lower_limit_95", "95% limit"), ("upper_limit_95", "95% limit")):
+        if col in limits:
+            curves.append(pd.DataFrame({
+                "expected": limits["expected"].to_numpy(),
+                "limit": pd.to_numeric(limits[col], errors="coerce").to_numpy(),
+                "line": label, "side": "lower" if col.startswith("lower") else "upper",
+            }))
+    return pts, pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()

@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import write_config
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "needmap" / "app" / "pages"
@@ -59,7 +58,8 @@ def _map_script(at: AppTest, index: int = 0) -> str:
 
 def _features(at: AppTest, index: int = 0) -> list[dict]:
     """The ``properties`` of every area drawn on a page's map (they hold no nested objects)."""
-    return [json.loads(p) for p in re.findall(r'"properties": (\{[^{}]*\})', _map_script(at, index))]
+    found = re.findall(r'"properties": (\{[^{}]*\})', _map_script(at, index))
+    return [json.loads(p) for p in found]
 
 
 def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_path):
@@ -174,7 +174,8 @@ def test_clicked_area_shows_its_detail_panel(snapshot):
 
 def test_data_page_shows_snapshot_history_and_data_quality(snapshot):
     at = _ok(_run("data.py"))
-    assert [s.value for s in at.subheader][:2] == ["Snapshots", "Data quality of the current snapshot"]
+    headings = [s.value for s in at.subheader]
+    assert headings[:2] == ["Snapshots", "Data quality of the current snapshot"]
     history = at.dataframe[0].value
     assert len(history) == 1
     assert history["snapshot_id"].item() == snapshot.id

@@ -48,7 +48,9 @@ def read_boundaries(
     path = source.path
     gdf = _read_vector(path, source.layer)
     if gdf.empty:
-        raise InputError(f"{path}: the boundary file has no features. Check you exported the layer.")
+        raise InputError(
+            f"{path}: the boundary file has no features. Check you exported the layer."
+        )
     for role, col in (("code", source.code_column), ("name", source.name_column)):
         if col not in gdf.columns:
             found = ", ".join(c for c in gdf.columns if c != "geometry")
@@ -140,10 +142,11 @@ def _check_coordinates(gdf: gpd.GeoDataFrame, path: Path) -> None:
     in_degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
     if crs.is_geographic and not in_degrees:
         raise InputError(
-            f"{path}: coordinates reach x {xmax:,.0f}, y {ymax:,.0f}, beyond the longitude/latitude "
-            f"range (±180, ±90) of its CRS {name}. The file is probably in British National Grid "
-            "metres but labelled as degrees (GeoJSON is always read as EPSG:4326). Save it as "
-            "GeoPackage with EPSG:27700, or reproject it to EPSG:4326 before saving as GeoJSON."
+            f"{path}: coordinates reach x {xmax:,.0f}, y {ymax:,.0f}, beyond the "
+            f"longitude/latitude range (±180, ±90) of its CRS {name}. The file is probably in "
+            "British National Grid metres but labelled as degrees (GeoJSON is always read as "
+            "EPSG:4326). Save it as GeoPackage with EPSG:27700, or reproject it to EPSG:4326 "
+            "before saving as GeoJSON."
         )
     if crs.is_projected and in_degrees:
         raise InputError(

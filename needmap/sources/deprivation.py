@@ -126,7 +126,8 @@ def read_deprivation(
     too_high = out[["imd_rank", "idaci_rank"]].gt(n).any(axis=1)
     if too_high.any():
         raise InputError(
-            f"{path}: a rank is above national_areas = {n} (LSOA {out.loc[too_high, 'lsoa_code'].iloc[0]}). "
+            f"{path}: a rank is above national_areas = {n} "
+            f"(LSOA {out.loc[too_high, 'lsoa_code'].iloc[0]}). "
             "Set [deprivation] national_areas to the number of LSOAs in England for this vintage."
         )
     return out[DEPRIVATION_COLUMNS]
