@@ -37,6 +37,7 @@ from needmap.zones import ZoneBuilder
 __all__ = [
     "DEFAULT_MEASURE",
     "DEFAULT_SEED",
+    "EXAMPLE_ROSTER",
     "LEVELS",
     "WORKLOAD_LABELS",
     "WORKLOAD_MEASURES",
@@ -52,6 +53,8 @@ LEVELS = ("lsoa", "ward")
 DEFAULT_MEASURE = "children_need"
 DEFAULT_SEED = 0
 DEFAULT_TOLERANCE = 0.05
+#: Six fictional workers (one base a postcode, one an LSOA code) for the demo.
+EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "data" / "roster_example.csv"
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ import shapely
 
 from needmap.disclosure import COUNTS, SUPPRESSED, suppress
 from needmap.errors import InputError
-from needmap.maps import _assemble, _legend_html
+from needmap.maps import categorical
 
 __all__ = [
     "COLUMN_LABELS",
     "FLAGGED",
     "ZONE_COLOURS",
     "plan_level",
+    "plan_table",
     "zone_areas",
     "zone_flags",
     "zone_map",
@@ -143,7 +144,8 @@ def zone_summary(
     out["workload"] = load.groupby(data["zone"]).sum().reindex(zones, fill_value=0.0)
     out["target"] = float(load.sum()) * fte / fte.sum()
     out["vs_target"] = (out["workload"] - out["target"]) / out["target"]
-    for c in ("children", "referrals", "families_engaged"):
+    out["children"] = g["children"].sum().reindex(zones, fill_value=0).round(0).astype(int)
+    for c in ("referrals", "families_engaged"):
         out[c] = g[c].sum().reindex(zones, fill_value=0)
     if flags is not None:
         off = data[f"{level}_code"].astype(str).isin(_off_radar(flags))
@@ -183,14 +185,27 @@ def zone_areas(
             "reach_rate", "workload"]
     out = data[cols].rename(columns={f"{level}_code": "area_code", f"{level}_name": "area_name"})
     out = out.reset_index(drop=True)
-    out["idaci_pctile"] = out["idaci_pctile"].round(0)
+    out["children"] = pd.to_numeric(out["children"]).round(0).astype("Int64")
+    out["idaci_pctile"] = pd.to_numeric(out["idaci_pctile"]).round(0).astype("Int64")
     for c in ("referral_rate", "reach_rate", "workload"):
         out[c] = pd.to_numeric(out[c], errors="coerce").round(1)
-    out = suppress(out, _threshold(snapshot), counts=_COUNTS)
+    out = _suppress_caseload(out, _threshold(snapshot))
     if flags is not None:
         flag = flags.set_index(flags["area_code"].astype(str))["flag"]
         out["flag"] = out["area_code"].astype(str).map(flag).fillna("-").to_numpy()
     return out
+
+
+def plan_table(labels: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """``area_code, area_name, zone, workload`` for export, small workloads suppressed.
+
+    A workload from 1 to ``threshold`` is ``"c"`` (only the caseload measure can be that
+    small), with a second cell hidden in a zone where one alone would be.
+    """
+    cols = [c for c in ("area_code", "area_name", "zone", "workload") if c in labels]
+    out = labels[cols].reset_index(drop=True).copy()
+    out["workload"] = pd.to_numeric(out["workload"], errors="coerce").round(2)
+    return suppress(out, threshold, counts=("workload",), across="zone")
 
 
 def zone_flags(
@@ -250,26 +265,17 @@ def zone_map(
     code, name = f"{level}_code", f"{level}_name"
     zone_of = labels.set_index(labels["area_code"].astype(str))["zone"]
     frame = layer[layer[code].astype(str).isin(zone_of.index)].copy()
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs("EPSG:4326")
-    zones = frame[code].astype(str).map(zone_of).astype(int).to_numpy()
+    zones = frame[code].astype(str).map(zone_of).astype(int)
     workers = _workers(staff)
-    fill = np.array([_zone_colour(z) for z in zones], dtype=object)
+    frame["zone_name"] = [_zone_name(z, workers) for z in zones]
     lock_set = {str(c) for c in locked}
-    properties = {
-        code: frame[code].astype(str).to_numpy(),
-        name: frame[name].astype(str).to_numpy(),
-        "zone": np.array([_zone_name(z, workers) for z in zones], dtype=object),
-        "locked": np.array(["locked" if c in lock_set else "" for c in frame[code].astype(str)],
-                           dtype=object),
-    }
-    counts = pd.Series(zones).value_counts()
-    rows = [(_zone_colour(z), _zone_name(z, workers), int(counts.get(z, 0)))
-            for z in sorted(counts.index)]
-    legend = _legend_html("Zones (areas)", rows)
-    tooltip = ([name, code, "zone", "locked"], ["Name", "Code", "Zone", ""])
-    return _assemble(frame, code, properties, fill, tooltip, legend, attribution, outline,
-                     tiles, tiles_attribution)
+    frame["Locked"] = ["yes" if c in lock_set else "no" for c in frame[code].astype(str)]
+    colours = {_zone_name(z, workers): _zone_colour(z) for z in sorted(set(zones))}
+    return categorical(
+        frame, code_column=code, name_column=name, category_column="zone_name",
+        colours=colours, title="Zone", attribution=attribution, outline=outline, tiles=tiles,
+        tiles_attribution=tiles_attribution, extra_tooltip_columns=["Locked"],
+    )
 
 
 def zone_pack_html(
@@ -379,6 +385,29 @@ def zone_pack_html(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _suppress_caseload(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Suppress an area table; where workload is the caseload (referrals + families engaged),
+    hide it wherever either part is hidden, so a hidden part cannot be worked back from it."""
+    load = pd.to_numeric(table["workload"], errors="coerce")
+    parts = table["referrals"].astype(float) + table["families_engaged"].astype(float)
+    caseload = bool(len(table)) and bool(np.allclose(load, parts, equal_nan=True))
+    out = suppress(table, threshold, counts=_COUNTS)
+    if not caseload:
+        return out
+    hidden = out["workload"].astype(object).eq(SUPPRESSED).to_numpy().copy()
+    hidden |= out["referrals"].astype(object).eq(SUPPRESSED).to_numpy()
+    hidden |= out["families_engaged"].astype(object).eq(SUPPRESSED).to_numpy()
+    if hidden.sum() == 1:  # the zone's total is shown elsewhere: protect the one hidden cell
+        values = load.to_numpy(dtype=float)
+        shown = np.flatnonzero(~hidden & (np.nan_to_num(values) > 0))
+        if len(shown):
+            hidden[shown[np.argmin(values[shown])]] = True
+    out["workload"] = out["workload"].astype(object)
+    out.loc[hidden, "workload"] = SUPPRESSED
+    return out
+
 
 
 def _check_zone(labels: pd.DataFrame, zone: int) -> None:
