@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,33 @@ def test_demo_data_is_seeded_and_labelled(tmp_path):
 def test_help(argv):
     proc = run(*argv)
     assert proc.returncode == 0 and "usage: needmap" in proc.stdout
+
+
+def test_flags_and_map_commands(tmp_path):
+    cfg = write_config(tmp_path)
+    assert run("refresh", "--config", str(cfg), "--quiet").returncode == 0
+    out = tmp_path / "flags.csv"
+    proc = run("flags", "--config", str(cfg), "--level", "lsoa", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    flags = pd.read_csv(out)
+    assert list(flags.columns) == ["area_code", "area_name", "level", "need", "expected",
+                                   "observed", "ratio", "lower_limit", "upper_limit", "flag",
+                                   "reason"]
+    assert len(flags) == 141 and flags["area_code"].is_unique
+    off = flags[flags["flag"] == "off the radar"]
+    assert len(off) >= 1 and off["reason"].str.startswith("Need: IDACI in Oldham's").all()
+    observed = pd.to_numeric(flags["observed"], errors="coerce")
+    assert not observed.between(1, 5).any()
+    html = tmp_path / "map.html"
+    proc = run("map", "--config", str(cfg), "--measure", "referral_rate", "--level", "lsoa",
+               "--out", str(html))
+    assert proc.returncode == 0, proc.stderr
+    text = html.read_text()
+    assert text.count('"lsoa_code"') >= 141 and "leaflet" in text.lower()
+    assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', text)
+
+
+def test_flags_without_snapshot(tmp_path):
+    cfg = write_config(tmp_path)
+    line = error_line(run("flags", "--config", str(cfg), "--out", str(tmp_path / "f.csv")))
+    assert "no snapshot found. Run `needmap refresh" in line

@@ -1,0 +1,292 @@
+"""The malformed-input corpus, driven through the real ``needmap refresh`` command.
+
+Every case is one row of the table in ``tests/corpus/README.md``: the file, which input of the
+demo config it replaces, what is wrong with it, the exit code, and a fragment the ``Error:`` line
+(exit 1) or the printed data-quality summary / ``Warning:`` line (exit 0) must contain. Small text
+files are committed under ``tests/corpus/``; binary and big cases are generated here, in
+``tmp_path``, by the function of the same name in ``GENERATORS``.
+
+The selected cases run as subprocesses two at a time (a refresh is mostly single-threaded), once
+per session; each test then checks its own case.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from tests.conftest import ROOT, write_config
+
+NEEDMAP = str(Path(sys.executable).parent / "needmap")
+CORPUS = Path(__file__).parent / "corpus"
+
+#: The demo input each role stands in for (as written in the config by ``write_config``).
+ROLE_PATHS = {
+    "referrals": ROOT / "data/synthetic/referrals_synthetic.csv",
+    "engagement": ROOT / "data/synthetic/engagement_synthetic.csv",
+    "deprivation": ROOT / "data/iod2019_lsoa11_oldham.csv",
+    "lookup": ROOT / "data/lookup_lsoa11_to_ward2023_oldham.csv",
+    "postcodes": ROOT / "data/postcodes_oldham_codepoint_open_2025_10.csv",
+    "ward": ROOT / "boundaries/wards_may2023_bgc_oldham.geojson",
+    "lsoa": ROOT / "boundaries/lsoa11_bgc_oldham.geojson",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str
+    role: str
+    made: str  # "committed" or "generated"
+    wrong: str
+    exit: int
+    expected: str
+
+
+def corpus_table() -> list[Case]:
+    """The rows of the table in tests/corpus/README.md."""
+    cases = []
+    for line in (CORPUS / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) != 6 or not cells[0].startswith("`"):
+            continue
+        file, role, made, wrong, code, expected = cells
+        cases.append(Case(file.strip("`"), role, made, wrong, int(code), expected.strip("`")))
+    return cases
+
+
+CASES = corpus_table()
+
+
+# --- generated cases: binary, big, or derived from the real open data -------------------------
+
+def _good_rows() -> list[list[str]]:
+    with (CORPUS / "semicolon_delimited.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh, delimiter=";"))
+
+
+def _workbook(path: Path, rows: list[list[str]]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Referrals"
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
+def title_rows_xlsx(dest: Path) -> None:
+    _workbook(dest, [["Referrals report"], ["Run by MASH team on 01/07/2025"], [],
+                     *_good_rows()])
+
+
+def header_only_xlsx(dest: Path) -> None:
+    _workbook(dest, _good_rows()[:1])
+
+
+def xlsx_named_csv(dest: Path) -> None:
+    _workbook(dest, _good_rows())
+
+
+def nul_bytes_csv(dest: Path) -> None:
+    dest.write_bytes(b"cin_referral_id,person_id\n" + bytes(range(256)) * 8)
+
+
+def very_large_csv(dest: Path) -> None:
+    demo = pd.read_csv(ROLE_PATHS["referrals"], comment="#", dtype=str, keep_default_na=False)
+    n = 200_000
+    big = pd.concat([demo] * (n // len(demo) + 1), ignore_index=True).head(n)
+    big["cin_referral_id"] = [f"BIG{i:07d}" for i in range(n)]
+    big.to_csv(dest, index=False)
+
+
+def _iod() -> pd.DataFrame:
+    return pd.read_csv(ROLE_PATHS["deprivation"], dtype=str, keep_default_na=False)
+
+
+def iod_missing_lsoas_csv(dest: Path) -> None:
+    iod = _iod()
+    iod.drop(index=[10, 50, 90]).to_csv(dest, index=False)
+
+
+def iod_nan_children_csv(dest: Path) -> None:
+    iod = _iod()
+    iod.loc[9, "pop_children_0_15_mid2015"] = "NaN"
+    iod.to_csv(dest, index=False)
+
+
+def iod_duplicate_lsoa_csv(dest: Path) -> None:
+    iod = _iod()
+    pd.concat([iod, iod.iloc[[20]]], ignore_index=True).to_csv(dest, index=False)
+
+
+def iod_invalid_gss_csv(dest: Path) -> None:
+    iod = _iod()
+    iod.loc[4, "lsoa11cd"] = "E0100532"
+    iod.to_csv(dest, index=False)
+
+
+def lookup_wrong_ward_vintage_csv(dest: Path) -> None:
+    lk = pd.read_csv(ROLE_PATHS["lookup"], dtype=str, keep_default_na=False)
+    lk["wd23cd"] = lk["wd23cd"].str.replace("E0501", "E0500", regex=False)
+    lk.to_csv(dest, index=False)
+
+
+def postcodes_text_easting_csv(dest: Path) -> None:
+    pc = pd.read_csv(ROLE_PATHS["postcodes"], dtype=str, keep_default_na=False)
+    pc.loc[2, "eastings"] = "3934 82m"
+    pc.to_csv(dest, index=False)
+
+
+def _wards() -> gpd.GeoDataFrame:
+    return gpd.read_file(ROLE_PATHS["ward"])
+
+
+def wards_no_crs_shp(dest: Path) -> None:
+    _wards().to_file(dest)
+    dest.with_suffix(".prj").unlink()
+
+
+def wards_lonlat_labelled_27700_gpkg(dest: Path) -> None:
+    _wards().set_crs("EPSG:27700", allow_override=True).to_file(dest)
+
+
+def wards_duplicate_codes_geojson(dest: Path) -> None:
+    w = _wards()
+    w.loc[3, "wd23cd"] = w.loc[2, "wd23cd"]
+    w.to_file(dest)
+
+
+def wards_names_as_codes_geojson(dest: Path) -> None:
+    w = _wards()
+    w["wd23cd"] = w["wd23nm"]
+    w.to_file(dest)
+
+
+def lsoa_bng_labelled_4326_geojson(dest: Path) -> None:
+    # GeoJSON carries no CRS: a British National Grid export is read as EPSG:4326.
+    dest.write_text(gpd.read_file(ROLE_PATHS["lsoa"]).to_crs("EPSG:27700").to_json())
+
+
+def lsoa_invalid_polygon_geojson(dest: Path) -> None:
+    lsoa = gpd.read_file(ROLE_PATHS["lsoa"])
+    poly = shapely.get_parts(lsoa.geometry.iloc[0])[0]
+    ring = list(poly.exterior.coords)[:-1]
+    for i in range(1, len(ring) - 1):
+        swapped = ring[:i] + [ring[i + 1], ring[i]] + ring[i + 2 :]
+        bad = shapely.Polygon(swapped)
+        if not bad.is_valid and abs(bad.area - poly.area) < 0.01 * poly.area:
+            break
+    else:  # pragma: no cover - the boundary always has a swappable vertex pair
+        raise AssertionError("no vertex swap made the polygon invalid")
+    geoms = lsoa.geometry.to_numpy().copy()
+    geoms[0] = bad
+    lsoa.geometry = geoms
+    assert lsoa.geometry.is_valid.sum() == len(lsoa) - 1
+    lsoa.to_file(dest)
+
+
+def lsoa_other_authority_geojson(dest: Path) -> None:
+    shutil.copy(ROOT / "tests/fixtures/bolton/lsoa11_bgc_bolton.geojson", dest)
+
+
+GENERATORS: dict[str, Callable[[Path], None]] = {
+    f.__name__.replace("_xlsx", ".xlsx").replace("_csv", ".csv").replace("_shp", ".shp")
+    .replace("_gpkg", ".gpkg").replace("_geojson", ".geojson"): f
+    for f in (
+        title_rows_xlsx, header_only_xlsx, xlsx_named_csv, nul_bytes_csv, very_large_csv,
+        iod_missing_lsoas_csv, iod_nan_children_csv, iod_duplicate_lsoa_csv, iod_invalid_gss_csv,
+        lookup_wrong_ward_vintage_csv, postcodes_text_easting_csv, wards_no_crs_shp,
+        wards_lonlat_labelled_27700_gpkg, wards_duplicate_codes_geojson,
+        wards_names_as_codes_geojson, lsoa_bng_labelled_4326_geojson,
+        lsoa_invalid_polygon_geojson, lsoa_other_authority_geojson,
+    )
+}
+
+
+# --- running ----------------------------------------------------------------------------------
+
+def run_case(case: Case, folder: Path) -> subprocess.CompletedProcess:
+    folder.mkdir(parents=True, exist_ok=True)
+    if case.made == "generated":
+        path = folder / case.file
+        GENERATORS[case.file](path)
+    else:
+        path = CORPUS / case.file
+    cfg = write_config(folder, a=f"{ROLE_PATHS[case.role]}=>{path}")
+    return subprocess.run([NEEDMAP, "refresh", "--config", str(cfg), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def results(request, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Run every corpus case selected in this session, two at a time."""
+    selected = [
+        item.callspec.params["case"]
+        for item in request.session.items
+        if item.module is request.module
+        and hasattr(item, "callspec")
+        and "case" in item.callspec.params
+    ]
+    root = tmp_path_factory.mktemp("corpus")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {c.file: pool.submit(run_case, c, root / re.sub(r"\W", "_", c.file))
+                   for c in selected}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def test_table_and_files_agree():
+    committed = {c.file for c in CASES if c.made == "committed"}
+    generated = {c.file for c in CASES if c.made == "generated"}
+    on_disk = {p.name for p in CORPUS.iterdir() if p.name != "README.md"}
+    assert committed == on_disk
+    assert generated == set(GENERATORS)
+    assert len(CASES) >= 30 and len({c.file for c in CASES}) == len(CASES)
+    assert {c.role for c in CASES} <= set(ROLE_PATHS)
+    assert {c.exit for c in CASES} == {0, 1}
+
+
+SUMMARY = re.compile(r"(?P<read>[\d,]+) rows read, (?P<used>[\d,]+) used, (?P<rej>[\d,]+) rejected")
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.file for c in CASES])
+def test_corpus_case(case: Case, results):
+    proc = results[case.file]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == case.exit, proc.stdout + proc.stderr
+    if case.exit:
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1, proc.stderr
+        line = errors[0]
+        stem = Path(case.file).stem
+        assert stem in line, f"{line!r} does not name the file"
+        assert case.expected in line, line
+        return
+    assert case.expected in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+    if case.role in ("referrals", "engagement"):
+        # The summary accounts for every row: read = used + rejected, reasons add up.
+        lines = proc.stdout.splitlines()
+        i = next(i for i, line in enumerate(lines) if case.file in line and "rows read" in line)
+        m = SUMMARY.search(lines[i])
+        read, used, rejected = (_int(m[k]) for k in ("read", "used", "rej"))
+        assert read == used + rejected
+        if rejected:
+            reasons = lines[i + 1].split("rejected: ", 1)[1].split(", ")
+            assert sum(_int(r.rsplit(" ", 1)[1]) for r in reasons) == rejected

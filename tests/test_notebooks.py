@@ -1,0 +1,20 @@
+"""The analyst notebook runs top to bottom on the demo."""
+
+from __future__ import annotations
+
+import nbformat
+from nbclient import NotebookClient
+
+from tests.conftest import ROOT
+
+
+def test_off_the_radar_notebook_runs():
+    nb = nbformat.read(ROOT / "notebooks" / "off_the_radar.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    outputs = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    assert "141 LSOAs" in outputs
+    assert "needmap: flagged" in outputs and "naive rule: flagged" in outputs
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
