@@ -175,6 +175,54 @@ def cmd_flags(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_zones(args: argparse.Namespace) -> int:
+    """Split the areas into one contiguous, workload-balanced zone per worker; write a CSV.
+
+    --staff N makes N equal zones; --roster roster.csv (name, fte, optional base: a postcode,
+    an area code or easting,northing) makes one zone per worker, sized by FTE and holding the
+    worker's base. The CSV has area_code, area_name, zone, workload (small caseloads as c).
+    --save --author NAME stores the plan as a new version in the plan database.
+    """
+    from needmap.config import load_config
+    from needmap.errors import InputError
+    from needmap.plans import PlanStore, read_roster
+    from needmap.snapshot import load_snapshot
+    from needmap.workload import WORKLOAD_MEASURES, plan_zones, roster_postcodes
+    from needmap.zonepack import plan_table, zone_summary
+
+    if args.save and not (args.author or "").strip():
+        raise InputError("--save needs --author NAME, who is saving the plan.")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist; create it first.")
+    config = load_config(args.config)
+    snap = load_snapshot(config.snapshots_folder)
+    roster = read_roster(args.roster) if args.roster else None
+    plan = plan_zones(
+        snap, level=args.level, measure=args.workload, n_zones=args.staff, roster=roster,
+        postcodes=None if roster is None else roster_postcodes(roster, config),
+        random_state=args.seed,
+    )
+    for message in plan.warnings:
+        print(f"Warning: {message}", file=sys.stderr)
+    threshold = int(snap.manifest["disclosure_threshold"])
+    _write_atomic(out, plan_table(plan.labels, threshold).to_csv(index=False))
+    unit = "LSOAs" if args.level == "lsoa" else "wards"
+    print(f"Wrote {out}: {len(plan.zones)} zones of {len(plan.labels)} {unit}; workload: "
+          f"{WORKLOAD_MEASURES[args.workload].label}; seed {args.seed}.")
+    for r in zone_summary(snap, plan.labels, staff=plan.staff).itertuples(index=False):
+        who = f"  {r.worker} ({r.fte:.1f} FTE)" if plan.staff is not None else ""
+        load = r.workload if isinstance(r.workload, str) else f"{r.workload:,.0f}"
+        dev = r.vs_target if isinstance(r.vs_target, str) else f"{r.vs_target:+.1%}"
+        print(f"  zone {r.zone}{who}: {r.n_areas} {unit}, workload {load} "
+              f"(target {r.target:,.0f}, {dev})")
+    if args.save:
+        plan_id = PlanStore(config.plans_db).save_plan(
+            plan.labels, author=args.author, note=args.note or "", roster=roster)
+        print(f"Saved as plan {plan_id} in {config.plans_db}.")
+    return 0
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -225,7 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="engagement: off the radar; referrals: hidden need / front-door pressure")
     p.add_argument("--out", default="flags.csv")
 
-    # zones: see cmd_zones (added by the zones work)
+    p = add("zones", cmd_zones)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--staff", type=int, help="number of equal-FTE zones")
+    who.add_argument("--roster", help="roster CSV: name, fte, optional base")
+    p.add_argument("--level", choices=["lsoa", "ward"], default="lsoa")
+    p.add_argument("--workload", choices=["children_need", "caseload"], default="children_need",
+                   help="children_need: children x (1 + IDACI); caseload: referrals + families "
+                   "engaged")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same plan")
+    p.add_argument("--out", default="zones.csv")
+    p.add_argument("--save", action="store_true", help="store the plan in the plan database")
+    p.add_argument("--author", help="who saves the plan (with --save)")
+    p.add_argument("--note", default="", help="why (with --save)")
     return parser
 
 
