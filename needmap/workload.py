@@ -266,8 +266,11 @@ def plan_zones(
     zones = builder.zones_.copy()
     if roster is not None:
         zones.insert(0, "name", roster["name"].to_numpy())
-    return ZonePlan(level, measure, labels, zones, roster,
-                    [str(w.message) for w in caught if issubclass(w.category, UserWarning)])
+    # ZoneBuilder's hints name its own parameters; say what the caller can change here.
+    hint = "zone LSOAs rather than wards" if level == "ward" else "zone LSOAs"
+    notes = [str(w.message).replace("try keep_wards_whole=False", hint)
+             for w in caught if issubclass(w.category, UserWarning)]
+    return ZonePlan(level, measure, labels, zones, roster, notes)
 
 
 def _bases_for_level(bases: list[Any], snapshot: Any, level: str,

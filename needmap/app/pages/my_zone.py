@@ -1,0 +1,116 @@
+"""My zone: a worker's zone in the latest saved plan: map, figures, flags, schools, pack."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from needmap.app import state
+from needmap.app.offline import offline_folium
+from needmap.disclosure import for_display
+from needmap.errors import NeedmapError
+from needmap.plans import PlanStore
+from needmap.radar import flags_table
+from needmap.views import measure_map
+from needmap.zonepack import (
+    COLUMN_LABELS,
+    plan_level,
+    zone_areas,
+    zone_flags,
+    zone_pack_html,
+    zone_schools,
+    zone_summary,
+)
+
+MAP_MEASURES = ("idaci_pctile", "reach_rate", "referral_rate")
+
+snap = state.get_snapshot()
+config = state.get_config()
+state.header(snap)
+st.title("My zone")
+try:
+    plan = PlanStore(config.plans_db).latest_plan()
+    level = plan_level(snap, plan.areas) if plan is not None else None
+except NeedmapError as exc:
+    state.show_error(exc)
+    st.stop()
+if plan is None:
+    st.info("No zone plan has been saved yet. Build one and save it on the Zones page; this page "
+            "then shows each worker their zone.")
+    st.page_link("needmap/app/pages/zones.py", label="Go to Zones", icon="🧩")
+    st.stop()
+
+staff = plan.staff
+workers = ({int(z): n for z, n in zip(staff["zone"], staff["name"], strict=True)}
+           if staff is not None else {})
+st.caption(f"Plan {plan.plan_id}, saved {plan.created_at.replace('T', ' ')[:16]} UTC by "
+           f"{plan.author}" + (f": {plan.note}" if plan.note else "")
+           + ("" if workers else ". Saved without a roster, so zones have numbers, not names."))
+zone = st.selectbox("Worker", list(range(1, plan.n_zones + 1)), key="my_zone_worker",
+                    format_func=lambda z: f"{workers[z]} (zone {z})" if z in workers
+                    else f"Zone {z}")
+
+try:
+    flags = flags_table(snap, level=level, measure="engagement", settings=config.radar)
+except NeedmapError as exc:
+    flags = None
+    st.warning(f"Off-the-radar flags are not available: {exc}")
+try:
+    row = zone_summary(snap, plan.areas, staff=staff, flags=flags).set_index("zone").loc[zone]
+    areas = zone_areas(snap, plan.areas, zone, flags=flags)
+    schools = zone_schools(snap, plan.areas, zone)
+except NeedmapError as exc:
+    state.show_error(exc)
+    st.stop()
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Areas", int(row["n_areas"]))
+m2.metric("Children 0-15", f"{int(row['children']):,}")
+m3.metric("Workload vs target", f"{row['workload']:,.0f}" if not isinstance(row["workload"], str)
+          else row["workload"],
+          delta=f"{row['vs_target']:+.1%}" if not isinstance(row["vs_target"], str) else None,
+          delta_color="off")
+m4.metric("Off the radar", int(row["off_radar"]) if flags is not None else "n/a")
+
+left, right = st.columns([3, 2])
+with left:
+    measure = st.radio("Map", MAP_MEASURES, horizontal=True, key="my_zone_measure",
+                       format_func={"idaci_pctile": "Need (IDACI)",
+                                    "reach_rate": "Families engaged per 1,000 children",
+                                    "referral_rate": "Referrals per 1,000 children"}.get)
+    layer = state.display_layer(snap.id, level)
+    mine = layer[layer[f"{level}_code"].isin(areas["area_code"])]
+    try:
+        fmap = measure_map(mine, level=level, measure=measure,
+                           threshold=int(snap.manifest["disclosure_threshold"]),
+                           attribution=state.attribution(snap), k=min(5, max(3, len(mine) // 3)),
+                           tiles=config.tile_url, tiles_attribution=config.tile_attribution)
+        offline_folium(fmap, key=f"my-zone-map-{zone}-{measure}", height=480)
+    except NeedmapError as exc:
+        state.show_error(exc)
+with right:
+    st.markdown("**Off the radar in this zone**")
+    if flags is None:
+        st.caption("Flags unavailable.")
+    else:
+        flagged = zone_flags(flags, plan.areas, zone)
+        if flagged.empty:
+            st.caption("No area of this zone is flagged off the radar or to watch.")
+        for r in flagged.itertuples(index=False):
+            st.markdown(f"- **{r.area_name}** ({r.area_code}), *{r.flag}*: {r.reason}")
+    st.download_button(
+        "Download zone pack (HTML, printable)",
+        zone_pack_html(snap, plan.areas, zone, staff=staff, flags=flags,
+                       plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}"),
+        file_name=f"zone_{zone}_pack.html", mime="text/html", type="primary",
+        key="my_zone_pack",
+    )
+
+st.subheader("Areas")
+st.dataframe(for_display(areas).rename(columns=COLUMN_LABELS), hide_index=True, width="stretch",
+             key="my_zone_areas")
+st.caption(f"Counts from 1 to {snap.manifest['disclosure_threshold']} are shown as c. Workload "
+           "as saved with the plan.")
+st.subheader(f"Schools ({len(schools)})")
+if len(schools):
+    st.dataframe(schools.rename(columns=COLUMN_LABELS | {"area_code": "Area code"}),
+                 hide_index=True, width="stretch", key="my_zone_schools")

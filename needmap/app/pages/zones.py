@@ -1,0 +1,175 @@
+"""Zones: one contiguous, workload-balanced zone per worker; lock areas, rebuild, save a version."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from needmap.app import state
+from needmap.app.offline import offline_folium
+from needmap.disclosure import for_display
+from needmap.errors import NeedmapError
+from needmap.plans import PlanStore, read_roster
+from needmap.radar import flags_table
+from needmap.workload import (
+    DEFAULT_SEED,
+    EXAMPLE_ROSTER,
+    WORKLOAD_LABELS,
+    WORKLOAD_MEASURES,
+    plan_zones,
+    read_roster_upload,
+    roster_postcodes,
+)
+from needmap.zonepack import COLUMN_LABELS, plan_table, zone_map, zone_summary
+
+SOURCES = {"count": "Staff count", "example": "Example roster (fictional)",
+           "file": "Roster file (CSV)"}
+TABLE_FORMAT = {
+    COLUMN_LABELS["vs_target"]: st.column_config.NumberColumn(format="percent"),
+    COLUMN_LABELS["workload"]: st.column_config.NumberColumn(format="%.0f"),
+    COLUMN_LABELS["target"]: st.column_config.NumberColumn(format="%.0f"),
+    COLUMN_LABELS["fte"]: st.column_config.NumberColumn(format="%.1f"),
+}
+
+snap = state.get_snapshot()
+config = state.get_config()
+state.header(snap)
+st.title("Zones")
+st.markdown(
+    "Share the authority into **one zone per worker**: each zone is one connected piece, carries "
+    "a workload within ±5% of its target (the total shared in proportion to FTE), and contains "
+    "its worker's base when the roster gives one. Lock areas to a zone and rebuild; save a plan "
+    "to make it the one **My zone** shows."
+)
+with st.expander("How workload is counted"):
+    st.markdown(
+        "- **Children weighted by need**: children aged 0-15 × (1 + IDACI share), so a child "
+        "in an income-deprived family counts twice. Published data only.\n"
+        "- **Expected caseload**: referrals + families engaged in the period: the work the "
+        "service saw, gaps included."
+    )
+
+with st.form("zones_form"):
+    c1, c2, c3 = st.columns([1, 2, 1])
+    level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label,
+                     key="zones_level")
+    measure = c2.selectbox("Workload", list(WORKLOAD_LABELS), format_func=WORKLOAD_LABELS.get,
+                           key="zones_measure")
+    seed = int(c3.number_input("Seed", 0, 1_000_000, DEFAULT_SEED, key="zones_seed"))
+    c4, c5, c6 = st.columns([1, 1, 2])
+    source = c4.radio("Staff from", list(SOURCES), format_func=SOURCES.get, key="zones_source")
+    n_staff = int(c5.number_input("Staff count", 1, 40, 6, key="zones_staff"))
+    upload = c6.file_uploader("Roster CSV: name, fte (0-1), optional base (postcode, area code "
+                              "or easting,northing)", type=["csv"], key="zones_upload")
+    if st.form_submit_button("Build zones", type="primary"):
+        st.session_state["zones_built"] = True
+
+locks_by_level: dict = st.session_state.setdefault("zones_locks", {"lsoa": {}, "ward": {}})
+locks = locks_by_level[level]
+plan = flags = None
+if not st.session_state.get("zones_built"):
+    st.info("Choose the staff and the workload measure, then press **Build zones**.")
+else:
+    try:
+        roster = None
+        if source == "example":
+            roster = read_roster(EXAMPLE_ROSTER)
+        elif source == "file":
+            if upload is None:
+                raise NeedmapError("Upload a roster CSV, or choose Staff count.")
+            roster = read_roster_upload(upload.getvalue(), upload.name)
+        plan = plan_zones(
+            snap, level=level, measure=measure, random_state=seed, locks=locks,
+            n_zones=None if roster is not None else n_staff, roster=roster,
+            postcodes=None if roster is None else roster_postcodes(roster, config),
+        )
+    except NeedmapError as exc:
+        state.show_error(exc)
+    try:
+        flags = flags_table(snap, level=level, measure="engagement", settings=config.radar)
+    except NeedmapError as exc:
+        st.warning(f"Off-the-radar flags are not available: {exc}")
+
+if plan is not None:
+    for message in plan.warnings:
+        st.warning(message)
+    summary = zone_summary(snap, plan.labels, staff=plan.staff, flags=flags)
+    left, right = st.columns([3, 2])
+    with left:
+        fmap = zone_map(state.display_layer(snap.id, level), plan.labels, level=level,
+                        staff=plan.staff, locked=list(locks), attribution=state.attribution(snap),
+                        outline=state.outline_layer(snap.id), tiles=config.tile_url,
+                        tiles_attribution=config.tile_attribution)
+        offline_folium(fmap, key=f"zones-map-{level}", height=560)
+    with right:
+        st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
+        st.dataframe(for_display(summary).rename(columns=COLUMN_LABELS), hide_index=True,
+                     width="stretch", column_config=TABLE_FORMAT, key="zones_table")
+        st.caption(f"vs target: the zone's workload against its FTE share. Counts from 1 to "
+                   f"{snap.manifest['disclosure_threshold']} are shown as c."
+                   + (" Off the radar: areas flagged on engagement." if flags is not None
+                      else ""))
+        st.download_button(
+            "Download plan (CSV)",
+            plan_table(plan.labels, int(snap.manifest["disclosure_threshold"])).to_csv(
+                index=False),
+            file_name=f"zones_{level}.csv", mime="text/csv",
+        )
+
+    st.subheader("Lock areas")
+    names = dict(zip(plan.labels["area_code"], plan.labels["area_name"], strict=True))
+    zone_of = dict(zip(plan.labels["area_code"], plan.labels["zone"], strict=True))
+    k = len(summary)
+
+    def lock() -> None:
+        for code in st.session_state["zones_lock_areas"]:
+            locks[code] = int(st.session_state["zones_lock_zone"])
+        st.session_state["zones_lock_areas"] = []
+
+    def clear() -> None:
+        locks.clear()
+
+    c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
+    c1.multiselect("Areas", list(names), key="zones_lock_areas",
+                   format_func=lambda c: f"{names[c]} ({c}), now zone {zone_of[c]}")
+    c2.number_input("Keep in zone", 1, k, 1, key="zones_lock_zone")
+    c3.button("Lock and rebuild", on_click=lock, key="zones_lock")
+    if locks:
+        st.markdown("Locked: " + ", ".join(f"{names.get(c, c)} → zone {z}"
+                                           for c, z in locks.items()))
+        st.button("Clear locks", on_click=clear, key="zones_clear")
+
+st.subheader("Plans")
+author = st.text_input("Your name (recorded with a save or a restore)", key="zones_author")
+if plan is not None:
+    unit = "LSOAs" if level == "lsoa" else "wards"
+    with st.form("zones_save"):
+        note = st.text_input("Note", key="zones_note",
+                             value=f"{len(plan.zones)} zones of {unit}, "
+                                   f"{WORKLOAD_MEASURES[measure].key}, seed {seed}"
+                                   + (f", {len(locks)} locked" if locks else ""))
+        if st.form_submit_button("Save plan"):
+            try:
+                pid = PlanStore(config.plans_db).save_plan(plan.labels, author=author, note=note,
+                                                           roster=plan.roster)
+                st.success(f"Saved as plan {pid}. **My zone** now shows this plan.")
+            except NeedmapError as exc:
+                state.show_error(exc)
+
+try:
+    store = PlanStore(config.plans_db)
+    history = store.list_plans()
+    if not history.empty:
+        c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+        pid = c1.selectbox("Saved plan", history["plan_id"].iloc[::-1].tolist(),
+                           key="zones_restore_id")
+        if c2.button("Restore as the newest plan", key="zones_restore"):
+            new = store.restore(int(pid), author=author)
+            st.success(f"Plan {pid} restored as plan {new}; My zone now shows it.")
+            history = store.list_plans()
+except NeedmapError as exc:
+    state.show_error(exc)
+    st.stop()
+if history.empty:
+    st.caption("No plan saved yet.")
+else:
+    st.dataframe(history.iloc[::-1], hide_index=True, width="stretch", key="zones_history")
