@@ -8,6 +8,7 @@ counts in that ward but in no LSOA.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +21,7 @@ from needmap.config import PostcodeSource
 from needmap.errors import InputError
 from needmap.sources.boundaries import GSS
 from needmap.sources.records import reject
-from needmap.sources.tables import ROW, numeric_column, read_table, require_columns
+from needmap.sources.tables import ROW, numeric_column, read_table, require_columns, to_float
 
 _POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 
@@ -77,7 +78,21 @@ def points_in_areas(
     # The tree holds the points and the polygons are the queries: shapely prepares each query
     # polygon once, which is about 6x faster than testing each point against raw polygons.
     tree = shapely.STRtree(shapely.points(x, y))
-    area_idx, pt_idx = tree.query(areas.geometry.values, predicate="intersects")
+    polygons = areas.geometry.values
+    if len(x) < 50_000:
+        area_idx, pt_idx = tree.query(polygons, predicate="intersects")
+    else:
+        # shapely releases the GIL while querying, so halves of the polygons run on two cores.
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = np.linspace(0, len(polygons), 5).astype(int)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            parts = list(pool.map(
+                lambda ab: tree.query(polygons[ab[0]:ab[1]], predicate="intersects"),
+                zip(bounds[:-1], bounds[1:], strict=True),
+            ))
+        area_idx = np.concatenate([p[0] + a for p, a in zip(parts, bounds[:-1], strict=True)])
+        pt_idx = np.concatenate([p[1] for p in parts])
     order = np.lexsort((area_idx, pt_idx))
     pt_idx, area_idx = pt_idx[order], area_idx[order]
     first = np.unique(pt_idx, return_index=True)[1]
@@ -165,16 +180,16 @@ def geocode(
 
     # 3. easting / northing
     if "easting" in records and "northing" in records:
-        e = pd.to_numeric(records["easting"], errors="coerce").to_numpy(dtype=float)
-        nn = pd.to_numeric(records["northing"], errors="coerce").to_numpy(dtype=float)
+        e = to_float(records["easting"])
+        nn = to_float(records["northing"])
         t = todo() & ~np.isnan(e) & ~np.isnan(nn)
         x[t], y[t] = e[t], nn[t]
         method[t] = "easting_northing"
 
     # 4. latitude / longitude
     if "latitude" in records and "longitude" in records:
-        la = pd.to_numeric(records["latitude"], errors="coerce").to_numpy(dtype=float)
-        lo = pd.to_numeric(records["longitude"], errors="coerce").to_numpy(dtype=float)
+        la = to_float(records["latitude"])
+        lo = to_float(records["longitude"])
         t = todo() & ~np.isnan(la) & ~np.isnan(lo)
         bad = t & ((np.abs(la) > 90) | (np.abs(lo) > 180))
         reason[bad] = "invalid coordinates"
