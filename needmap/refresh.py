@@ -207,6 +207,65 @@ def refresh(
                          quality=quality, warnings=caught)
 
 
+MAX_CHECK_BYTES = 50 * 1024 * 1024
+
+
+def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | None = None,
+                       today: dt.date | None = None) -> FileQuality:
+    """Validate one export exactly as refresh would, and return only its counts.
+
+    The app uses this for uploads: nothing is kept, and only the data-quality summary (counts by
+    reason) is returned, never a row.
+    """
+    if kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}.")
+    size = path.stat().st_size if path.exists() else 0
+    if size > MAX_CHECK_BYTES:
+        raise InputError(
+            f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_CHECK_BYTES / 1e6:.0f} MB limit "
+            "for checking in the app. Check it with `needmap refresh` on the analyst's machine."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NeedmapWarning)
+        wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
+        lsoa = read_boundaries(config.lsoa, level="lsoa")
+        dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
+        lsoa = lsoa[lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))].reset_index(drop=True)
+        lookup = lsoa_to_ward(config.lookup, lsoa, wards)
+        postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+    batch = read_records(path, kind, sheet=sheet, max_reject_share=config.max_reject_share,
+                         today=today)
+    recs, rejects = geocode(batch.records, lsoa=lsoa, lookup=lookup, wards=wards,
+                            postcodes=postcodes, path=path,
+                            max_reject_share=config.max_reject_share)
+    if rejects:
+        batch.rejects = pd.concat([batch.rejects, *rejects], ignore_index=True)
+    return FileQuality(
+        path=path.name, kind=kind, rows_read=batch.rows_read, rows_used=len(recs),
+        rejects=batch.rejects_by_reason(),
+        located_by={str(k): int(v) for k, v in recs["location_method"].value_counts().items()},
+    )
+
+
+def check_uploaded(config: Config, name: str, data: bytes, kind: str) -> FileQuality:
+    """``check_records_file`` for bytes from an upload, via a private temporary file."""
+    import tempfile
+
+    if len(data) > MAX_CHECK_BYTES:
+        raise InputError(
+            f"{name}: {len(data) / 1e6:.0f} MB is over the {MAX_CHECK_BYTES / 1e6:.0f} MB limit "
+            "for checking in the app."
+        )
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Named as uploaded, so an error names the file the person chose.
+        path = Path(tmp) / (safe or "upload.csv")
+        path.write_bytes(data)
+        quality = check_records_file(config, path, kind)
+    quality.path = name
+    return quality
+
+
 DEFAULT_ATTRIBUTION = (
     "Contains OS data © Crown copyright and database right 2025. Contains Royal Mail data © Royal "
     "Mail copyright and database right 2025. Source: Office for National Statistics licensed under "

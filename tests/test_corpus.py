@@ -13,6 +13,7 @@ per session; each test then checks its own case.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import shutil
 import subprocess
@@ -176,8 +177,10 @@ def wards_names_as_codes_geojson(dest: Path) -> None:
 
 
 def lsoa_bng_labelled_4326_geojson(dest: Path) -> None:
-    # GeoJSON carries no CRS: a British National Grid export is read as EPSG:4326.
-    dest.write_text(gpd.read_file(ROLE_PATHS["lsoa"]).to_crs("EPSG:27700").to_json())
+    # RFC 7946 GeoJSON has no CRS member, so British National Grid coordinates read as EPSG:4326.
+    collection = json.loads(gpd.read_file(ROLE_PATHS["lsoa"]).to_crs("EPSG:27700").to_json())
+    del collection["crs"]
+    dest.write_text(json.dumps(collection))
 
 
 def lsoa_invalid_polygon_geojson(dest: Path) -> None:

@@ -50,3 +50,21 @@ def test_older_period_needs_force(demo_config_path):
 def test_no_snapshot_error(tmp_path):
     with pytest.raises(SnapshotError, match="no snapshot found. Run `needmap refresh"):
         load_snapshot(tmp_path)
+
+
+def test_check_uploaded_returns_counts_only(demo_config_path, tmp_path):
+    from needmap.errors import InputError
+    from needmap.refresh import MAX_CHECK_BYTES, check_uploaded
+
+    config = load_config(demo_config_path)
+    data = b"cin_referral_id,person_id,cin_referral_date,postcode\nR1,P1,01/02/2024,OL1 1AA\n" \
+           b"R2,P2,01/02/2024,ZZ99 9ZZ\nR2,P2,01/02/2024,OL1 1AA\n"
+    q = check_uploaded(config, "my export.csv", data, "referrals")
+    assert (q.rows_read, q.rows_used) == (3, 1)
+    assert q.rejects == {"duplicate id": 1, "postcode not found": 1}
+    assert not hasattr(q, "records")
+    with pytest.raises(InputError, match="my_export.csv: required column 'person_id'"):
+        check_uploaded(config, "my export.csv", b"cin_referral_id,postcode\nR1,OL1 1AA\n",
+                       "referrals")
+    with pytest.raises(InputError, match="over the 52 MB limit"):
+        check_uploaded(config, "big.csv", b"x" * (MAX_CHECK_BYTES + 1), "referrals")

@@ -6,6 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from needmap.app import state
+from needmap.errors import NeedmapError
+from needmap.refresh import check_uploaded
 from needmap.snapshot import list_snapshots
 
 snap = state.get_snapshot()
@@ -37,6 +39,26 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption("Rejected rows stay in a local file beside the snapshots and are never shown here.")
 for w in m.get("warnings", []):
     st.warning(w)
+
+st.subheader("Check a records file")
+st.markdown(
+    "Try an export before a refresh: it goes through the same checks as `needmap refresh` and "
+    "you see only the counts. The file is deleted straight after and no row is shown or kept."
+)
+kind = st.radio("Kind", ["referrals", "engagement"], horizontal=True, key="check_kind")
+upload = st.file_uploader("CSV or Excel export (up to 50 MB)", type=["csv", "xlsx", "xls", "txt"],
+                          key="check_upload")
+if upload is not None:
+    try:
+        quality = check_uploaded(config, upload.name, upload.getvalue(), kind)
+    except NeedmapError as exc:
+        state.show_error(exc)
+    else:
+        st.success(f"{quality.rows_read:,} rows read, {quality.rows_used:,} usable, "
+                   f"{sum(quality.rejects.values()):,} would be rejected.")
+        st.dataframe(pd.DataFrame({"reason": list(quality.rejects),
+                                   "rows": list(quality.rejects.values())}),
+                     hide_index=True)
 
 st.subheader("Inputs")
 st.dataframe(pd.DataFrame(m.get("inputs", [])), hide_index=True, width="stretch")
