@@ -96,3 +96,13 @@ def level_label(level: str) -> str:
 
 def quarters(snapshot: Snapshot) -> list[str]:
     return sorted(pd.unique(snapshot.authority_quarterly["quarter"].astype(str)))
+
+
+@st.cache_data(show_spinner="Computing flags...", max_entries=16)
+def flags(snapshot_id: str, level: str, measure: str, full: bool = True) -> pd.DataFrame:
+    """The radar's flags for one snapshot (suppressed), cached: the local Moran permutations
+    take about a second."""
+    from needmap.radar import flags_table
+
+    return flags_table(get_snapshot(), level=level, measure=measure,
+                       settings=get_config().radar, full=full)

@@ -10,7 +10,7 @@ from needmap.app.offline import offline_folium
 from needmap.disclosure import for_display
 from needmap.errors import NeedmapError
 from needmap.maps import categorical
-from needmap.radar import FLAG_COLOURS, flags_table, funnel_data
+from needmap.radar import FLAG_COLOURS, funnel_data
 from needmap.views import need_engagement_map
 
 snap = state.get_snapshot()
@@ -32,7 +32,7 @@ measure = c2.radio(
                  "referrals": "Referrals (hidden need / front-door pressure)"}.get,
 )
 try:
-    full = flags_table(snap, level=level, measure=measure, settings=config.radar, full=True)
+    full = state.flags(snap.id, level, measure)
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
