@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from conftest import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +63,9 @@ def server(tmp_path_factory):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {(tmp / 'streamlit.log').read_text()}")
+                log.flush()
+                text = (tmp / "streamlit.log").read_text()
+                raise RuntimeError(f"streamlit did not start:\n{text}")
             time.sleep(0.3)
         yield url
     finally:
