@@ -183,6 +183,10 @@ def geocode(
         e = to_float(records["easting"])
         nn = to_float(records["northing"])
         t = todo() & ~np.isnan(e) & ~np.isnan(nn)
+        # British National Grid covers 0-700 km east and 0-1,300 km north of its false origin.
+        bad = t & ((e < 0) | (e > 700_000) | (nn < 0) | (nn > 1_300_000))
+        reason[bad] = "invalid coordinates"
+        t &= ~bad
         x[t], y[t] = e[t], nn[t]
         method[t] = "easting_northing"
 
@@ -277,8 +281,9 @@ _UNPLACED = {
         "longitude are not swapped, and the file is for this authority.",
     ),
     "invalid coordinates": (
-        "latitude", "latitude is beyond 90 or longitude beyond 180 degrees",
-        "Check the latitude and longitude columns are not swapped or in another CRS.",
+        "easting", "the coordinates are impossible (eastings 0-700,000 and northings "
+        "0-1,300,000 metres; latitude within 90 and longitude within 180 degrees)",
+        "Check the coordinate columns are not swapped, scaled or in another CRS.",
     ),
     "area code not in this authority": (
         "ward_code", "the area code is not one of this authority's",
