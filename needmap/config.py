@@ -120,6 +120,9 @@ class Config:
     tile_attribution: str | None = None
     attribution: str = ""
     synthetic: bool = False
+    #: ``[access.roles]``: e-mail -> role (lead, analyst, staff); the roles table in the plans
+    #: database takes precedence.
+    access_roles: dict[str, str] = field(default_factory=dict)
     #: ``[radar]`` thresholds (keys of ``needmap.radar.RadarSettings``), checked when used.
     radar_settings: dict[str, Any] = field(default_factory=dict)
     #: England reference values shown beside each area (measure -> value).
@@ -335,6 +338,8 @@ def load_config(path: str | Path) -> Config:
         tile_attribution=maps.get("tile_attribution") or None,
         attribution=maps.get("attribution", ""),
         synthetic=bool(rec.get("synthetic", False)),
+        access_roles={str(k): str(v) for k, v in
+                      _section(raw, "access", src, required=False).get("roles", {}).items()},
         radar_settings=dict(_section(raw, "radar", src, required=False)),
         england={k: float(v) for k, v in _section(raw, "england", src, required=False).items()},
         raw=raw,

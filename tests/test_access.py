@@ -1,0 +1,77 @@
+"""Role logic without a browser: who sees which page, staff see only their zone, audit log."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from needmap.access import PAGES, AccessStore, demo_access
+from needmap.errors import ConfigError
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = AccessStore(tmp_path / "needmap.sqlite")
+    labels = pd.DataFrame({"area_code": ["A", "B", "C"], "area_name": ["a", "b", "c"],
+                           "zone": [1, 2, 2], "workload": [1.0, 2.0, 3.0]})
+    roster = pd.DataFrame({"name": ["Ann", "Bo"], "fte": [1.0, 1.0], "base": [None, None],
+                           "email": ["ann@council.gov.uk", "Bo@Council.gov.uk"]})
+    s.plans.save_plan(labels, author="lead@council.gov.uk", note="first", roster=roster)
+    return s
+
+
+def test_page_rules_by_role(store):
+    store.set_role("lead@council.gov.uk", "lead", added_by="admin")
+    store.set_role("an@council.gov.uk", "analyst", added_by="admin")
+    store.set_role("bo@council.gov.uk", "staff", added_by="admin")
+    lead = store.access_for("LEAD@council.gov.uk")
+    analyst = store.access_for("an@council.gov.uk")
+    staff = store.access_for("bo@council.gov.uk")
+    assert lead.pages() == list(PAGES) and analyst.pages() == list(PAGES)
+    assert staff.pages() == ["my_zone"]
+    assert analyst.can("data_quality_detail") and not lead.can("data_quality_detail")
+    assert lead.can("any_zone") and not staff.can("any_zone")
+
+
+def test_staff_zone_from_latest_plan(store):
+    store.set_role("bo@council.gov.uk", "staff", added_by="admin")
+    a = store.access_for("bo@council.gov.uk")
+    assert (a.role, a.zone, a.plan_id) == ("staff", 2, 1)
+    # A new plan moves Bo to zone 1: the next access follows the current plan.
+    labels = pd.DataFrame({"area_code": ["A", "B", "C"], "zone": [2, 1, 1]})
+    roster = pd.DataFrame({"name": ["Bo", "Ann"], "fte": [1.0, 1.0], "base": [None, None],
+                           "email": ["bo@council.gov.uk", "ann@council.gov.uk"]})
+    store.plans.save_plan(labels, author="lead", roster=roster)
+    assert store.access_for("bo@council.gov.uk").zone == 1
+
+
+def test_unknown_user_has_no_role_and_sees_nothing(store):
+    a = store.access_for("stranger@example.com")
+    assert a.role is None and a.pages() == []
+
+
+def test_config_roles_and_database_precedence(store):
+    roles = {"Cara@council.gov.uk": "analyst", "bo@council.gov.uk": "lead"}
+    assert store.role_of("cara@council.gov.uk", roles) == "analyst"
+    store.set_role("bo@council.gov.uk", "staff", added_by="admin")
+    assert store.role_of("bo@council.gov.uk", roles) == "staff"
+    with pytest.raises(ConfigError, match="roles are lead, analyst, staff"):
+        store.role_of("x@y.z", {"x@y.z": "admin"})
+    with pytest.raises(ConfigError, match="Unknown role 'boss'"):
+        store.set_role("x@y.z", "boss", added_by="admin")
+
+
+def test_audit_log_records_events(store):
+    store.log("ann@council.gov.uk", "sign_in")
+    store.log("stranger@example.com", "refused", "no role")
+    store.log("ann@council.gov.uk", "export", "flags_lsoa.csv")
+    log = store.audit()
+    assert log["event"].tolist()[:3] == ["export", "refused", "sign_in"]
+    assert set(log.columns) == {"at", "user", "event", "detail"}
+    with pytest.raises(ValueError):
+        store.log("x", "hack")
+
+
+def test_demo_mode_is_open():
+    a = demo_access()
+    assert a.demo and a.pages() == list(PAGES) and a.can("data_quality_detail")
