@@ -106,3 +106,63 @@ def flags(snapshot_id: str, level: str, measure: str, full: bool = True) -> pd.D
 
     return flags_table(get_snapshot(), level=level, measure=measure,
                        settings=get_config().radar, full=full)
+
+
+def auth_configured() -> bool:
+    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (configured mode)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: demo mode
+        return False
+
+
+def access_store():
+    from needmap.access import AccessStore
+
+    return AccessStore(get_config().plans_db)
+
+
+def current_access():
+    """Who is using the app and what they may see; stops the run with a sign-in button or a
+    polite refusal when they may see nothing. Decided on the server before any data loads."""
+    from needmap.access import demo_access
+
+    if not auth_configured():
+        return demo_access()
+    if not st.user.is_logged_in:
+        st.title("needmap")
+        st.markdown("Sign in with your council account to continue.")
+        st.button("Sign in", on_click=st.login, type="primary")
+        st.stop()
+    email = str(st.user.get("email") or "")
+    store = access_store()
+    access = store.access_for(email, get_config().access_roles)
+    if st.session_state.get("_audited") != email:
+        store.log(email or "(no e-mail)", "sign_in" if access.role else "refused",
+                  "" if access.role else "no role")
+        st.session_state["_audited"] = email
+    if access.role is None:
+        st.title("needmap")
+        st.warning(f"You are signed in as {email or 'an account without an e-mail'}, but you "
+                   "have no role in needmap. Ask your service lead or the needmap "
+                   "administrator to add you.")
+        st.button("Sign out", on_click=st.logout)
+        st.stop()
+    return access
+
+
+def require(page: str):
+    """Check the current person may see ``page`` before it loads anything."""
+    access = current_access()
+    if not access.can_see(page):
+        access_store().log(access.user, "refused", f"page {page}")
+        st.error("This page is not part of your role in needmap.")
+        st.stop()
+    return access
+
+
+def audit(event: str, detail: str = "") -> None:
+    """Record an export or a plan save in configured mode (demo mode keeps no log)."""
+    access = current_access()
+    if not access.demo:
+        access_store().log(access.user, event, detail)

@@ -13,6 +13,7 @@ from needmap.maps import categorical
 from needmap.radar import FLAG_COLOURS, funnel_data
 from needmap.views import need_engagement_map
 
+access = state.require("off_radar")
 snap = state.get_snapshot()
 config = state.get_config()
 state.header(snap)
@@ -50,7 +51,8 @@ with tab_table:
     csv = full[["area_code", "area_name", "level", "need", "expected", "observed", "ratio",
                 "lower_limit", "upper_limit", "flag", "reason"]].to_csv(index=False)
     st.download_button("Download flags (CSV)", csv, file_name=f"flags_{level}_{measure}.csv",
-                       mime="text/csv")
+                       mime="text/csv", on_click=state.audit,
+                       args=("export", f"flags_{level}_{measure}.csv"))
 with tab_funnel:
     pts, curves = funnel_data(full)
     base = alt.Chart(curves).mark_line(strokeDash=[4, 3]).encode(

@@ -16,6 +16,7 @@ CHANGE = "change"
 SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks (Fisher-Jenks)",
                  "equal_interval": "Equal interval"}
 
+access = state.require("overview")
 snap = state.get_snapshot()
 config = state.get_config()
 state.header(snap)
@@ -81,7 +82,8 @@ with tab_map:
                 title += f", {p.ward_name} ward"
             st.subheader(title)
             st.dataframe(p.figures, hide_index=True, width="stretch")
-            st.markdown("**Quarter by quarter** (rates per 1,000 children a year; gaps are suppressed)")
+            st.markdown("**Quarter by quarter** (rates per 1,000 children a year; gaps are "
+                        "suppressed)")
             st.line_chart(p.trend[["referral_rate", "reach_rate"]], height=220)
             st.markdown(f"**Schools in this area** ({len(p.schools)})")
             if len(p.schools):
