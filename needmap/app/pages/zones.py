@@ -143,7 +143,9 @@ author = st.text_input("Your name (recorded with a save or a restore)", key="zon
 if plan is not None:
     unit = "LSOAs" if level == "lsoa" else "wards"
     with st.form("zones_save"):
-        note = st.text_input("Note", key="zones_note",
+        # No key: the suggested note follows the plan shown (a keyed widget would keep the
+        # first one).
+        note = st.text_input("Note",
                              value=f"{len(plan.zones)} zones of {unit}, "
                                    f"{WORKLOAD_MEASURES[measure].key}, seed {seed}"
                                    + (f", {len(locks)} locked" if locks else ""))
