@@ -104,7 +104,8 @@ def refresh(
         if lsoa.empty:
             raise InputError(
                 f"{config.lsoa.path}: no LSOA matches the deprivation file's "
-                f"{config.authority_code} rows. Check the LSOA vintage and authority code."
+                f"{config.authority_code} rows. Check the file is for {config.authority_name}, "
+                "its LSOA vintage matches the deprivation file, and the [authority] code."
             )
         step("lookup")
         lookup = lsoa_to_ward(config.lookup, lsoa, wards)

@@ -283,6 +283,8 @@ def test_corpus_case(case: Case, results):
         return
     assert case.expected in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert not [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+    # Anything said on stderr is a one-line warning.
+    assert all(line.startswith("Warning: ") for line in proc.stderr.splitlines()), proc.stderr
     if case.role in ("referrals", "engagement"):
         # The summary accounts for every row: read = used + rejected, reasons add up.
         lines = proc.stdout.splitlines()

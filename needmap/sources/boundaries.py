@@ -87,8 +87,9 @@ def read_boundaries(
     dups = code[code.duplicated()]
     if len(dups):
         raise InputError(
-            f"{path}: column '{source.code_column}' repeats code {dups.iloc[0]} "
-            f"({dups.size} repeats). Dissolve the parts into one feature per code."
+            f"{path}: feature {gdf.index.get_loc(dups.index[0]) + 1}, column "
+            f"'{source.code_column}' repeats code {dups.iloc[0]} ({dups.size} repeats). Dissolve "
+            "the parts into one feature per code."
         )
     out = gpd.GeoDataFrame(
         {

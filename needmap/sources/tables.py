@@ -230,6 +230,13 @@ def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a corrupt file
+        with path.open("rb") as fh:
+            start = fh.read(4096)
+        if b"\x00" not in start and not start.startswith(b"PK"):
+            raise InputError(
+                f"{path}: cannot open as an Excel workbook: it is a text file with an Excel name. "
+                "If it is a CSV export, give it a .csv name."
+            ) from None
         raise InputError(
             f"{path}: cannot open as an Excel workbook ({type(exc).__name__}). Save it as .xlsx "
             "or export CSV."
