@@ -54,6 +54,12 @@ COLUMN_LABELS = {
     "idaci_pctile": "Need: IDACI percentile", "referral_rate": "Referrals per 1,000 children",
     "flag": "Radar flag", "reason": "Why", "urn": "URN", "name": "School", "phase": "Phase",
 }
+#: Shorter headings for the printed pack's area table, so it fits an A4 page.
+_PACK_LABELS = COLUMN_LABELS | {
+    "map": "#", "children": "Children", "idaci_pctile": "Need (IDACI pctile)",
+    "referral_rate": "per 1,000", "reach_rate": "per 1,000", "flag": "Flag",
+    "families_engaged": "Families engaged",
+}
 _COUNTS = (*COUNTS, "workload")
 # National IDACI percentile classes for the pack's map (100 = most deprived in England).
 _NEED_BREAKS = (20.0, 40.0, 60.0, 80.0)
@@ -443,15 +449,16 @@ def _pct(value: Any) -> str:
 
 
 def _table(df: pd.DataFrame, columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(COLUMN_LABELS.get(c, c))}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(_PACK_LABELS.get(c, c))}</th>" for c in columns)
     body = []
     for r in df[columns].itertuples(index=False):
         cells = []
         for c, v in zip(columns, r, strict=True):
             num = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-            text = _fmt(v, "{:,.1f}" if c in ("referral_rate", "reach_rate", "workload")
+            text = _fmt(v, "{:,.1f}" if c in ("referral_rate", "reach_rate")
                         else "{:,.0f}") if (num or v is None) else str(v)
-            cls = " class='num'" if num or v == SUPPRESSED else ""
+            cls = (" class='num'" if num or v == SUPPRESSED
+                   else " class='name'" if c in ("area_name", "area_code") else "")
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -468,7 +475,7 @@ def _need_legend() -> str:
     )
     return (f"<div class='legend'><b>Need (IDACI percentile in England):</b> {items}"
             "<span class='key'><span class='sw' style='background:#fff;border-color:#bbb'>"
-            "</span>other zones</span><span class='key'>&#9650; school</span></div>")
+            "</span>outside the zone</span><span class='key'>&#9650; school</span></div>")
 
 
 def _zone_svg(
@@ -554,13 +561,15 @@ h1 {{ font-size: 18pt; margin: 0 0 2px; }}
 h2 {{ font-size: 13pt; margin: 18px 0 6px; border-bottom: 1px solid #999; }}
 .sub {{ color: #444; margin: 0 0 8px; }}
 .synthetic {{ border: 2px solid #b00; color: #b00; padding: 6px 8px; font-weight: bold; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 9pt; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 5px; text-align: left; vertical-align: top; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 8.5pt; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 3px; text-align: left; vertical-align: top; }}
 thead th {{ background: #eee; }}
 td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 table.facts th {{ width: 28%; background: #f6f6f6; }}
 tr {{ page-break-inside: avoid; }}
 .map {{ border: 1px solid #ccc; page-break-inside: avoid; }}
+.map svg {{ display: block; margin: auto; max-height: 150mm; }}
+td.name {{ white-space: nowrap; }}
 .map text {{ font: bold 11px sans-serif; text-anchor: middle; dominant-baseline: middle;
             fill: #000; paint-order: stroke; stroke: #fff; stroke-width: 3px; }}
 .legend {{ font-size: 8.5pt; margin: 4px 0; }}

@@ -93,27 +93,22 @@ if plan is not None:
     for message in plan.warnings:
         st.warning(message)
     summary = zone_summary(snap, plan.labels, staff=plan.staff, flags=flags)
-    left, right = st.columns([3, 2])
-    with left:
-        fmap = zone_map(state.display_layer(snap.id, level), plan.labels, level=level,
-                        staff=plan.staff, locked=list(locks), attribution=state.attribution(snap),
-                        outline=state.outline_layer(snap.id), tiles=config.tile_url,
-                        tiles_attribution=config.tile_attribution)
-        offline_folium(fmap, key=f"zones-map-{level}", height=560)
-    with right:
-        st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
-        st.dataframe(for_display(summary).rename(columns=COLUMN_LABELS), hide_index=True,
-                     width="stretch", column_config=TABLE_FORMAT, key="zones_table")
-        st.caption(f"vs target: the zone's workload against its FTE share. Counts from 1 to "
-                   f"{snap.manifest['disclosure_threshold']} are shown as c."
-                   + (" Off the radar: areas flagged on engagement." if flags is not None
-                      else ""))
-        st.download_button(
-            "Download plan (CSV)",
-            plan_table(plan.labels, int(snap.manifest["disclosure_threshold"])).to_csv(
-                index=False),
-            file_name=f"zones_{level}.csv", mime="text/csv",
-        )
+    fmap = zone_map(state.display_layer(snap.id, level), plan.labels, level=level,
+                    staff=plan.staff, locked=list(locks), attribution=state.attribution(snap),
+                    outline=state.outline_layer(snap.id), tiles=config.tile_url,
+                    tiles_attribution=config.tile_attribution)
+    offline_folium(fmap, key=f"zones-map-{level}", height=520)
+    st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
+    st.dataframe(for_display(summary).rename(columns=COLUMN_LABELS), hide_index=True,
+                 width="stretch", column_config=TABLE_FORMAT)
+    st.caption(f"vs target: the zone's workload against its FTE share of the total. Counts from "
+               f"1 to {snap.manifest['disclosure_threshold']} are shown as c."
+               + (" Off the radar: areas flagged on engagement." if flags is not None else ""))
+    st.download_button(
+        "Download plan (CSV)",
+        plan_table(plan.labels, int(snap.manifest["disclosure_threshold"])).to_csv(index=False),
+        file_name=f"zones_{level}.csv", mime="text/csv",
+    )
 
     st.subheader("Lock areas")
     names = dict(zip(plan.labels["area_code"], plan.labels["area_name"], strict=True))
