@@ -9,7 +9,6 @@ from needmap.app.offline import offline_folium
 from needmap.disclosure import for_display
 from needmap.errors import NeedmapError
 from needmap.plans import PlanStore
-from needmap.radar import flags_table
 from needmap.views import measure_map
 from needmap.zonepack import (
     COLUMN_LABELS,
@@ -23,6 +22,7 @@ from needmap.zonepack import (
 
 MAP_MEASURES = ("idaci_pctile", "reach_rate", "referral_rate")
 
+access = state.require("my_zone")
 snap = state.get_snapshot()
 config = state.get_config()
 state.header(snap)
@@ -36,7 +36,9 @@ except NeedmapError as exc:
 if plan is None:
     st.info("No zone plan has been saved yet. Build one and save it on the Zones page; this page "
             "then shows each worker their zone.")
-    st.page_link("needmap/app/pages/zones.py", label="Go to Zones", icon="🧩")
+    if access.can_see("zones"):
+        st.page_link("needmap/app/pages/zones.py", label="Go to Zones",
+                     icon=":material/grid_view:")
     st.stop()
 
 staff = plan.staff
@@ -45,12 +47,21 @@ workers = ({int(z): n for z, n in zip(staff["zone"], staff["name"], strict=True)
 st.caption(f"Plan {plan.plan_id}, saved {plan.created_at.replace('T', ' ')[:16]} UTC by "
            f"{plan.author}" + (f": {plan.note}" if plan.note else "")
            + ("" if workers else ". Saved without a roster, so zones have numbers, not names."))
-zone = st.selectbox("Worker", list(range(1, plan.n_zones + 1)), key="my_zone_worker",
-                    format_func=lambda z: f"{workers[z]} (zone {z})" if z in workers
-                    else f"Zone {z}")
+if access.can("any_zone"):
+    zone = st.selectbox("Worker", list(range(1, plan.n_zones + 1)), key="my_zone_worker",
+                        format_func=lambda z: f"{workers[z]} (zone {z})" if z in workers
+                        else f"Zone {z}")
+else:
+    # Staff: the zone comes from the server-side role check, never from a widget or the URL.
+    if access.zone is None or access.plan_id != plan.plan_id:
+        st.info("The current zone plan gives no zone to your e-mail address. Ask your service "
+                "lead to add you to the roster.")
+        st.stop()
+    zone = access.zone
+    st.markdown(f"**{workers.get(zone, 'Your zone')} (zone {zone})**")
 
 try:
-    flags = flags_table(snap, level=level, measure="engagement", settings=config.radar)
+    flags = state.flags(snap.id, level, "engagement", full=False)
 except NeedmapError as exc:
     flags = None
     st.warning(f"Off-the-radar flags are not available: {exc}")
@@ -102,7 +113,7 @@ with right:
         zone_pack_html(snap, plan.areas, zone, staff=staff, flags=flags,
                        plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}"),
         file_name=f"zone_{zone}_pack.html", mime="text/html", type="primary",
-        key="my_zone_pack",
+        key="my_zone_pack", on_click=state.audit, args=("export", f"zone_{zone}_pack.html"),
     )
 
 st.subheader("Areas")

@@ -9,7 +9,6 @@ from needmap.app.offline import offline_folium
 from needmap.disclosure import for_display
 from needmap.errors import NeedmapError
 from needmap.plans import PlanStore, read_roster
-from needmap.radar import flags_table
 from needmap.workload import (
     DEFAULT_SEED,
     EXAMPLE_ROSTER,
@@ -30,6 +29,7 @@ TABLE_FORMAT = {
     COLUMN_LABELS["fte"]: st.column_config.NumberColumn(format="%.1f"),
 }
 
+access = state.require("zones")
 snap = state.get_snapshot()
 config = state.get_config()
 state.header(snap)
@@ -85,7 +85,7 @@ else:
     except NeedmapError as exc:
         state.show_error(exc)
     try:
-        flags = flags_table(snap, level=level, measure="engagement", settings=config.radar)
+        flags = state.flags(snap.id, level, "engagement", full=False)
     except NeedmapError as exc:
         st.warning(f"Off-the-radar flags are not available: {exc}")
 
@@ -108,6 +108,7 @@ if plan is not None:
         "Download plan (CSV)",
         plan_table(plan.labels, int(snap.manifest["disclosure_threshold"])).to_csv(index=False),
         file_name=f"zones_{level}.csv", mime="text/csv",
+        on_click=state.audit, args=("export", f"zones_{level}.csv"),
     )
 
     st.subheader("Lock areas")
@@ -134,7 +135,8 @@ if plan is not None:
         st.button("Clear locks", on_click=clear, key="zones_clear")
 
 st.subheader("Plans")
-author = st.text_input("Your name (recorded with a save or a restore)", key="zones_author")
+author = (access.user if not access.demo else
+          st.text_input("Your name (recorded with a save or a restore)", key="zones_author"))
 if plan is not None:
     unit = "LSOAs" if level == "lsoa" else "wards"
     with st.form("zones_save"):
@@ -148,6 +150,7 @@ if plan is not None:
             try:
                 pid = PlanStore(config.plans_db).save_plan(plan.labels, author=author, note=note,
                                                            roster=plan.roster)
+                state.audit("plan_save", f"plan {pid}: {note}")
                 st.success(f"Saved as plan {pid}. **My zone** now shows this plan.")
             except NeedmapError as exc:
                 state.show_error(exc)
@@ -161,6 +164,7 @@ try:
                            key="zones_restore_id")
         if c2.button("Restore as the newest plan", key="zones_restore"):
             new = store.restore(int(pid), author=author)
+            state.audit("plan_restore", f"plan {pid} restored as plan {new}")
             st.success(f"Plan {pid} restored as plan {new}; My zone now shows it.")
             history = store.list_plans()
 except NeedmapError as exc:
