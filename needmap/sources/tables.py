@@ -130,21 +130,31 @@ def _ragged_message(path: Path, line: int, found: int, width: int) -> str:
 
 
 def _locate_bad_row(path: Path, body: str, delimiter: str, first_line: int) -> str | None:
-    """Find the first row the csv module cannot square with the header, for the error message."""
+    """Name the first row with more cells than the header, or a quote never closed.
+
+    Rows with fewer cells are not a problem: they are padded with blanks, as Excel expects.
+    """
+    unclosed = (
+        "{path}, row {row}: a double quote opened in this row is never closed, so the rest of "
+        "the file reads as one value. Close or remove the quote."
+    )
     reader = csv.reader(io.StringIO(body), delimiter=delimiter)
     width = None
     start = first_line
-    for row in reader:
-        if width is None:
-            width = len(row)
-        elif any(c.strip() for c in row) and len(row) != width:
-            if any("\n" in c for c in row):
-                return (
-                    f"{path}, row {start}: a double quote opened in this row is never closed, so "
-                    "the rest of the file reads as one value. Close or remove the quote."
-                )
-            return _ragged_message(path, start, len(row), width)
-        start = first_line + reader.line_num
+    row: list[str] = []
+    try:
+        for row in reader:
+            if width is None:
+                width = len(row)
+            elif any("\n" in c for c in row) and len(row) != width:
+                return unclosed.format(path=path, row=start)
+            elif len(row) > width and any(c.strip() for c in row[width:]):
+                return _ragged_message(path, start, len(row), width)
+            last_start, start = start, first_line + reader.line_num
+    except csv.Error:
+        return None
+    if width is not None and any("\n" in c for c in row):
+        return unclosed.format(path=path, row=last_start)
     return None
 
 
@@ -185,10 +195,14 @@ def _read_text(path: Path) -> pd.DataFrame:
     if not body.strip():
         raise InputError(f"{path}: the file is empty (no header row). Export it again.")
     sample = "\n".join(lines[skipped : skipped + 20])
+    # A title row without any delimiter ("Referrals export") would throw the sniffer off.
+    tabular = [line for line in lines[skipped : skipped + 20] if any(d in line for d in ",;\t|")]
     try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff("\n".join(tabular) or sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        delimiter = ","
+        # No consistent pattern (e.g. one ragged row): the delimiter on most lines wins.
+        delimiter = max(",;\t|", key=lambda d: (sum(d in line for line in tabular),
+                                                sum(line.count(d) for line in tabular)))
     if sum(1 for line in lines[skipped : skipped + 3] if line.strip()) < 2:
         raise InputError(
             f"{path}: the file has a header but no data rows. Export it again with the records."
@@ -197,7 +211,13 @@ def _read_text(path: Path) -> pd.DataFrame:
     h = _header_index(head)
     if h:
         # Title rows above the header: the slow, careful path.
-        rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+        try:
+            rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
+        except csv.Error as exc:
+            raise InputError(
+                f"{path}: cannot parse as a delimited table ({exc}). Check the delimiter and "
+                "quoting."
+            ) from None
         return _frame(rows, path, first_line=skipped + 1)
     # The common case goes through a fast parser: pyarrow reads a million rows in a fraction of a
     # second, but it skips blank lines, which would shift row numbers; then pandas' C parser.
@@ -207,13 +227,19 @@ def _read_text(path: Path) -> pd.DataFrame:
                              engine="pyarrow").fillna("")
         else:
             df = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
-                             skip_blank_lines=False)
+                             skip_blank_lines=False).fillna("")
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(
-            _locate_bad_row(path, body, delimiter, skipped + 1)
-            or f"{path}: cannot parse as a delimited table ({str(exc)[:200]}). Check the "
-            "delimiter and quoting."
-        ) from None
+        problem = _locate_bad_row(path, body, delimiter, skipped + 1)
+        if problem:
+            raise InputError(problem) from None
+        try:  # only short rows: pandas' C parser pads them with blanks
+            df = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
+                             skip_blank_lines=False).fillna("")
+        except (pd.errors.ParserError, ValueError):
+            raise InputError(
+                f"{path}: cannot parse as a delimited table ({str(exc)[:200]}). Check the "
+                "delimiter and quoting."
+            ) from None
     df.columns = [str(c).strip() for c in df.columns]
     df[ROW] = pd.RangeIndex(len(df)) + skipped + 2
     cols = [c for c in df.columns if c != ROW]
