@@ -1,7 +1,8 @@
 """One frozen settings object read from ``needmap.toml``: the one home of defaults.
 
 Every file path in the TOML is relative to the folder that holds the TOML, so a config and its data
-can move together. Another authority, or IoD2025 on LSOA 2021, is a change to this file, not to code.
+can move together. Another authority, or IoD2025 on LSOA 2021, is a change to this file,
+not to code.
 """
 
 from __future__ import annotations

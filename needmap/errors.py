@@ -37,4 +37,4 @@ def where(path: object, row: int | None = None, column: str | None = None) -> st
 
 
 class NeedmapWarning(UserWarning):
-    """Something was recovered soundly but the user should know (the CLI prints ``Warning: ...``)."""
+    """Recovered soundly, but the user should know (the CLI prints ``Warning: ...``)."""
