@@ -78,6 +78,10 @@ def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_pa
     classes = at.slider(key="k")
     assert (classes.label, classes.value, classes.min, classes.max) == ("Classes", 5, 3, 9)
 
+    # Only the open tab's map is sent: the need x engagement map waits for its tab.
+    maps = [c for c in at.get("component_instance")
+            if c.proto.component_name.endswith("st_folium")]  # fmt: skip
+    assert len(maps) == 1
     features = _features(at)
     assert len(features) == N_LSOAS
     assert len({f["lsoa_code"] for f in features}) == N_LSOAS

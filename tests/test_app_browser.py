@@ -184,6 +184,22 @@ def test_ward_level_draws_twenty_wards(session):
     _shot(page, "app_overview_ward.png")
 
 
+def test_need_engagement_tab_draws_its_own_map(session):
+    page, _ = session
+    page.get_by_role("tab", name="Need x engagement").click()
+    page.wait_for_function(
+        """(n) => [...document.querySelectorAll("iframe[title*='st_folium']")].some(f => {
+            if (f.getBoundingClientRect().width === 0) return false;  // the hidden tab's map
+            try { return f.contentDocument.querySelectorAll('path.leaflet-interactive').length === n
+                  && f.contentDocument.body.innerText.includes('Need (IDACI)'); }
+            catch (e) { return false; }
+        })""",
+        arg=N_WARDS,
+        timeout=30_000,
+    )
+    _shot(page, "app_overview_bivariate.png")
+
+
 def test_no_request_left_the_machine(session):
     _, requests = session
     assert any("/component/needmap.app.offline.assets/" in u for u in requests)
