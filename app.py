@@ -15,7 +15,8 @@ ALL_PAGES = {
     "data": ("Data", ":material/description:"),
 }
 
-st.set_page_config(page_title="needmap", page_icon=":material/map:", layout="wide")
+# An emoji favicon is drawn as a data: URL; a ":material/...:" one comes from fonts.gstatic.com.
+st.set_page_config(page_title="needmap", page_icon="🗺️", layout="wide")
 access = state.current_access()  # stops here with a sign-in button or a refusal
 allowed = access.pages()
 nav = st.navigation(
