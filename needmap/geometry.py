@@ -103,10 +103,11 @@ def display_geometry(
     out = out.set_geometry(gpd.GeoSeries(values, index=out.index, crs=STORAGE_CRS))
     out = out.to_crs(DISPLAY_CRS)
 
-    rounded = shapely.transform(
-        np.asarray(out.geometry.array, dtype=object), lambda xy: np.round(xy, precision)
+    # Snapping to the grid gives the same numbers as np.round(xy, precision) and drops repeated
+    # vertices deterministically, so neighbours that shared an edge still share it; unlike
+    # rounding alone it also drops a ring or part that collapses (a sliver of a national ward
+    # file did, and a LinearRing of two points cannot be built).
+    rounded = shapely.set_precision(
+        np.asarray(out.geometry.array, dtype=object), 10.0**-precision
     )
-    # Rounding can make consecutive vertices equal; dropping them is deterministic, so two
-    # neighbours that shared an edge before still share it after.
-    rounded = shapely.remove_repeated_points(rounded, 0.0)
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=DISPLAY_CRS))

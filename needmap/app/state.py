@@ -52,6 +52,16 @@ def get_snapshot() -> Snapshot:
     return _snapshot(str(path))
 
 
+#: Above this many LSOAs (a region, England) the Overview opens on wards: a browser draws tens of
+#: thousands of polygons slowly, and the largest authority has under 1,000 LSOAs.
+LSOA_MAP_LIMIT = 2_000
+
+
+def default_level(snapshot: Snapshot) -> str:
+    """The level the Overview opens on: LSOAs for one authority, wards for a larger area."""
+    return "lsoa" if len(snapshot.lsoa) <= LSOA_MAP_LIMIT else "ward"
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def display_layer(snapshot_id: str, level: str) -> gpd.GeoDataFrame:
     """Simplified EPSG:4326 polygons of one level, with every attribute, cached per snapshot."""
@@ -82,7 +92,8 @@ def header(snapshot: Snapshot) -> None:
     """The banner every page shows: demo mode and what the data are."""
     m = snapshot.manifest
     if m.get("synthetic_records"):
-        st.info(f"**{DEMO_BANNER}**. {m['authority_name']}: real boundaries and IoD2019; "
+        label = "synthetic records" if auth_configured() else DEMO_BANNER
+        st.info(f"**{label}**. {m['authority_name']}: real boundaries and IoD2019; "
                 "referral and engagement records are synthetic.", icon="ℹ️")
 
 

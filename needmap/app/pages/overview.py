@@ -26,7 +26,8 @@ st.caption(f"Period {m['period_start']} to {m['period_end']} · snapshot {snap.i
            f"to {m['disclosure_threshold']} shown as c")
 
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1])
-level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="level")
+level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="level",
+                 index=["lsoa", "ward"].index(state.default_level(snap)))
 options = [*MEASURES, CHANGE]
 measure = c2.selectbox(
     "Measure", options, index=options.index("referral_rate"), key="measure",
@@ -63,7 +64,9 @@ except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
 
-tab_map, tab_bivariate = st.tabs(["Map", "Need x engagement"])
+# Only the open tab's map is built and sent (a national ward map is megabytes).
+tab_map, tab_bivariate = st.tabs(["Map", "Need x engagement"], key="overview_tab",
+                                 on_change="rerun")
 with tab_map:
     left, right = st.columns([3, 2])
     with left:
@@ -92,7 +95,8 @@ with tab_bivariate:
     st.markdown("Need (IDACI percentile) across, engagement (families engaged per 1,000 "
                 "children) up, each cut at the authority's tertiles. **Dark red: high need, low "
                 "engagement.**")
-    bmap = need_engagement_map(layer, level=level, threshold=threshold,
-                               attribution=state.attribution(snap), outline=outline,
-                               tiles=config.tile_url, tiles_attribution=config.tile_attribution)
-    offline_folium(bmap, key=f"bivariate-{level}", height=560)
+    if tab_bivariate.open:
+        bmap = need_engagement_map(layer, level=level, threshold=threshold,
+                                   attribution=state.attribution(snap), outline=outline,
+                                   tiles=config.tile_url, tiles_attribution=config.tile_attribution)
+        offline_folium(bmap, key=f"bivariate-{level}", height=560)
