@@ -107,11 +107,15 @@ def suppression_mask(
         parts = [p for p in parts if p in df.columns]
         if total not in df.columns or not parts:
             continue
-        values = df[parts].to_numpy(dtype=float)
+        values = np.nan_to_num(df[parts].to_numpy(dtype=float))
         hidden = mask[parts].to_numpy().copy()
-        for i in range(len(df)):
-            if not mask[total].iat[i]:
-                hidden[i] = _secondary(values[i], hidden[i])
+        # Rows (areas) with exactly one hidden part of a shown total: hide their next smallest
+        # non-zero part too. Vectorised: a national table has thousands of rows.
+        lone = (hidden.sum(axis=1) == 1) & ~mask[total].to_numpy()
+        candidates = np.where(~hidden & (values > 0), values, np.inf)
+        pick = np.argmin(candidates, axis=1)
+        ok = lone & np.isfinite(candidates[np.arange(len(df)), pick])
+        hidden[np.flatnonzero(ok), pick[ok]] = True
         mask[parts] = hidden
     # Across rows: a hidden area in a column whose total (the authority) is shown.
     if totals_shown and len(df) > 1:

@@ -11,6 +11,7 @@ pointed there with a path relative to the st_folium iframe, so it works under an
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import branca.colormap
@@ -97,3 +98,74 @@ def _walk(element: Any) -> Iterable[Any]:
     yield element
     for child in getattr(element, "_children", {}).values():
         yield from _walk(child)
+
+
+@dataclass(frozen=True)
+class PreparedMap:
+    """What streamlit-folium's component needs to draw a map, rendered once and reusable."""
+
+    script: str
+    header: str
+    html: str
+    map_id: str
+    css_links: tuple[str, ...]
+    js_links: tuple[str, ...]
+
+
+def prepare_map(m: folium.Map) -> PreparedMap:
+    """Render a map into the strings streamlit-folium sends, with local assets.
+
+    ``st_folium`` re-renders the whole map (twice) and walks every coordinate for its bounds on
+    each rerun: seconds for 6,903 wards. These steps are the ones it runs (streamlit-folium
+    0.27, pinned), done once so the result can be cached per map choice; the bounds are skipped
+    because needmap never asks for them back.
+    """
+    import streamlit_folium as sf
+
+    if any(isinstance(e, branca.colormap.ColorMap) for e in _walk(m)):
+        raise InputError(
+            "The map holds a branca colour map; streamlit-folium would load d3 from a CDN for it. "
+            "Use the HTML legends of needmap.maps instead."
+        )
+    localize_assets(m, prefix=assets_url_prefix())
+    m.get_root().render()
+    html = sf._get_html(m)
+    header = sf._get_header(m)
+    script = sf._get_map_string(m)
+    css: list[str] = []
+    js: list[str] = []
+    for element in _walk(m):
+        css += [href for _, href in getattr(element, "default_css", [])]
+        js += [src for _, src in getattr(element, "default_js", [])]
+    return PreparedMap(
+        script=script, header=header, html=html, map_id=sf.get_full_id(m),
+        css_links=tuple(dict.fromkeys(css)), js_links=tuple(dict.fromkeys(js)),
+    )
+
+
+def show_prepared(
+    prepared: PreparedMap,
+    *,
+    key: str,
+    height: int = 600,
+    returned_objects: Iterable[str] = CLICK_ONLY,
+) -> dict[str, Any]:
+    """Draw a prepared map with streamlit-folium's component; returns what ``st_folium`` does."""
+    import streamlit as st
+    import streamlit_folium as sf
+
+    assets_url_prefix()  # the vendored files must be registered in this run too
+    returned = list(returned_objects)
+    hash_key = sf.generate_js_hash(prepared.script, key, False)
+
+    def _on_change() -> None:
+        st.session_state[key] = st.session_state.get(hash_key, {})
+
+    return sf._component_func(
+        script=prepared.script, header=prepared.header, html=prepared.html,
+        id=prepared.map_id, key=hash_key, height=height, width=None,
+        returned_objects=returned, default={k: None for k in returned}, zoom=None, center=None,
+        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        css_links=list(prepared.css_links), js_links=list(prepared.js_links),
+        on_change=_on_change, wrap_longitude=False,
+    )

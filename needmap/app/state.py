@@ -177,3 +177,12 @@ def audit(event: str, detail: str = "") -> None:
     access = current_access()
     if not access.demo:
         access_store().log(access.user, event, detail)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def prepared_map(cache_key: tuple, _build):
+    """A map rendered once per choice (snapshot, page, level, measure, ...) and reused on every
+    rerun, so a click on a national map does not rebuild it. ``_build`` makes the folium.Map."""
+    from needmap.app.offline import prepare_map
+
+    return prepare_map(_build())

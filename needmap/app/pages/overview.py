@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from needmap.app import state
-from needmap.app.offline import offline_folium
+from needmap.app.offline import show_prepared
 from needmap.errors import NeedmapError
 from needmap.maps import SCHEMES
 from needmap.measures import CHANGE_MEASURES, MEASURES, change_between
@@ -42,6 +42,7 @@ threshold = int(m["disclosure_threshold"])
 kwargs = dict(level=level, threshold=threshold, attribution=state.attribution(snap),
               scheme=scheme, k=k, outline=outline, tiles=config.tile_url,
               tiles_attribution=config.tile_attribution)
+choice: tuple = (snap.id, "overview", level, measure, scheme, k)
 try:
     if measure == CHANGE:
         quarters = state.quarters(snap)
@@ -56,10 +57,16 @@ try:
         ch = change_between(snap.quarterly(level), code_column=f"{level}_code", measure=base,
                             before=before, after=after).set_index(f"{level}_code")
         values = ch["change"].reindex(layer[f"{level}_code"])
-        fmap = measure_map(layer, measure=base, values=values,
-                           value_label=f"Change in {MEASURES[base].label.lower()}", **kwargs)
+        choice += (base, before, after)
+
+        def build():
+            return measure_map(layer, measure=base, values=values,
+                               value_label=f"Change in {MEASURES[base].label.lower()}", **kwargs)
     else:
-        fmap = measure_map(layer, measure=measure, **kwargs)
+        def build():
+            return measure_map(layer, measure=measure, **kwargs)
+
+    prepared = state.prepared_map(choice, build)
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
@@ -70,7 +77,7 @@ tab_map, tab_bivariate = st.tabs(["Map", "Need x engagement"], key="overview_tab
 with tab_map:
     left, right = st.columns([3, 2])
     with left:
-        out = offline_folium(fmap, key=f"map-{level}", height=560)
+        out = show_prepared(prepared, key=f"map-{level}", height=560)
         feature = (out or {}).get("last_active_drawing")
         if feature:
             st.session_state[f"selected_{level}"] = feature["properties"][f"{level}_code"]
@@ -96,7 +103,11 @@ with tab_bivariate:
                 "children) up, each cut at the authority's tertiles. **Dark red: high need, low "
                 "engagement.**")
     if tab_bivariate.open:
-        bmap = need_engagement_map(layer, level=level, threshold=threshold,
-                                   attribution=state.attribution(snap), outline=outline,
-                                   tiles=config.tile_url, tiles_attribution=config.tile_attribution)
-        offline_folium(bmap, key=f"bivariate-{level}", height=560)
+        bivariate = state.prepared_map(
+            (snap.id, "overview-bivariate", level),
+            lambda: need_engagement_map(layer, level=level, threshold=threshold,
+                                        attribution=state.attribution(snap), outline=outline,
+                                        tiles=config.tile_url,
+                                        tiles_attribution=config.tile_attribution),
+        )
+        show_prepared(bivariate, key=f"bivariate-{level}", height=560)
