@@ -660,6 +660,12 @@ def _assemble(
         _outline_layer(outline).add_to(m)
     _HtmlControl(legend, position="bottomright").add_to(m)
     _Attribution(attribution).add_to(m)
+    # Leaflet sizes text in rem, which the st_folium frame makes large; keep map text compact.
+    m.get_root().header.add_child(Element(
+        "<style>.leaflet-container{font-size:12px}.leaflet-tooltip{font-size:12px;"
+        "padding:4px 6px}.leaflet-control-attribution{font-size:10px;line-height:1.3;"
+        "max-width:70%}</style>"
+    ))
 
     west, south, east, north = frame.total_bounds
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])

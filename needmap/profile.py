@@ -28,6 +28,21 @@ PROFILE_MEASURES = (
     "priority_families_engaged",
     "reach_rate",
 )
+#: Short names for the detail panel's narrow table (the map legend uses the long ones).
+SHORT_LABELS = {
+    "children": "Children aged 0-15",
+    "idaci_score": "IDACI: children in income-deprived families",
+    "idaci_pctile": "IDACI percentile (100 = most deprived)",
+    "imd_score": "IMD score",
+    "imd_pctile": "IMD percentile (100 = most deprived)",
+    "referrals": "Referrals",
+    "referral_rate": "Referrals per 1,000 children a year",
+    "nfa_share": "No further action",
+    "rereferral_share": "Re-referrals within a year",
+    "families_engaged": "Families engaged",
+    "priority_families_engaged": "Priority families engaged",
+    "reach_rate": "Families engaged per 1,000 children a year",
+}
 TREND_COLUMNS = ["quarter", "referrals", "referral_rate", "families_engaged", "reach_rate"]
 
 
@@ -71,7 +86,7 @@ def area_profile(snapshot: Snapshot, level: str, code: str) -> AreaProfile:
         if m not in shown.columns:
             continue
         rows.append({
-            "measure": MEASURES[m].label,
+            "measure": SHORT_LABELS[m],
             "area": _fmt(row[m], m, threshold),
             snapshot.manifest["authority_name"]: _fmt(auth.get(m), m, threshold),
             "England": _fmt(england.get(m), m, threshold),
