@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +24,6 @@ from needmap.sources.records import ALIASES, parse_dates, read_records
 FAST = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TODAY = dt.date(2025, 9, 30)
-FOLDER = Path(tempfile.mkdtemp(prefix="needmap-prop-"))
 
 # --- cells -----------------------------------------------------------------------------------
 
@@ -116,11 +114,16 @@ def exports(draw):
     return kind, data
 
 
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("exports")
+
+
 @FAST
-@given(exports())
-def test_read_records_only_input_errors_and_every_row_accounted(export):
+@given(export=exports())
+def test_read_records_only_input_errors_and_every_row_accounted(folder, export):
     kind, data = export
-    path = FOLDER / "export.csv"
+    path = folder / "export.csv"
     path.write_bytes(data)
     try:
         batch = read_records(path, kind, today=TODAY)
