@@ -116,11 +116,16 @@ def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFra
     if len(eng):
         g = eng.groupby(keys)
         c = g["family_id"].nunique().rename("families_engaged").to_frame()
-        pri = eng[eng["priority_family"]]
-        c["priority_families_engaged"] = pri.groupby(keys)["family_id"].nunique()
-        for service in ("early_help", "childrens_centre"):
-            sub = eng[eng["service"] == service]
-            c[f"families_{service}"] = sub.groupby(keys)["family_id"].nunique()
+        # Families counted among a subset: blank the others' ids and count distinct ids (NaN is
+        # not counted), so every column shares the same group index even when a subset is empty.
+        subsets = {
+            "priority_families_engaged": eng["priority_family"].astype(bool),
+            "families_early_help": eng["service"] == "early_help",
+            "families_childrens_centre": eng["service"] == "childrens_centre",
+        }
+        for name, keep in subsets.items():
+            ids = eng["family_id"].where(keep.to_numpy())
+            c[name] = ids.groupby([eng[k] for k in keys], observed=True).nunique()
         parts.append(c)
     if not parts:
         return pd.DataFrame(columns=COUNT_COLUMNS)
