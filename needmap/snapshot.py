@@ -123,7 +123,8 @@ def write_snapshot(
     snap_id = new_snapshot_id()
     while (folder / snap_id).exists():
         snap_id = new_snapshot_id()
-    tmp = folder / f".tmp-{snap_id}"
+    _remove_abandoned(folder)
+    tmp = folder / f".tmp-{snap_id}-{os.getpid()}"
     tmp.mkdir()
     try:
         indicators.lsoa.to_parquet(tmp / TABLES["lsoa"], index=False)
@@ -153,6 +154,20 @@ def write_snapshot(
         raise
     _write_text_atomic(folder / LATEST, snap_id + "\n")
     return final
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Delete temporary folders left by a refresh that was killed (its process is gone)."""
+    for p in folder.glob(".tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:  # another user's live process
+            continue
 
 
 def list_snapshots(folder: Path) -> list[dict[str, Any]]:

@@ -68,3 +68,19 @@ def test_check_uploaded_returns_counts_only(demo_config_path, tmp_path):
                        "referrals")
     with pytest.raises(InputError, match="over the 52 MB limit"):
         check_uploaded(config, "big.csv", b"x" * (MAX_CHECK_BYTES + 1), "referrals")
+
+
+def test_abandoned_temporary_folder_is_cleaned_up(demo_config_path):
+    import subprocess
+
+    config = load_config(demo_config_path)
+    refresh(config)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    junk = config.snapshots_folder / f".tmp-20991231T000000-000000Z-{dead.pid}"
+    junk.mkdir()
+    live = config.snapshots_folder / f".tmp-20991231T000000-000001Z-{__import__('os').getpid()}"
+    live.mkdir()
+    refresh(config)
+    assert not junk.exists()  # its process is gone
+    assert live.exists()  # a refresh still running (this process) is left alone
