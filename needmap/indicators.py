@@ -114,18 +114,13 @@ def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFra
         c["rereferrals"] = g["rereferral"].sum()
         parts.append(c)
     if len(eng):
-        g = eng.groupby(keys)
-        c = g["family_id"].nunique().rename("families_engaged").to_frame()
-        # Families counted among a subset: blank the others' ids and count distinct ids (NaN is
-        # not counted), so every column shares the same group index even when a subset is empty.
-        subsets = {
-            "priority_families_engaged": eng["priority_family"].astype(bool),
-            "families_early_help": eng["service"] == "early_help",
-            "families_childrens_centre": eng["service"] == "childrens_centre",
-        }
-        for name, keep in subsets.items():
-            ids = eng["family_id"].where(keep.to_numpy())
-            c[name] = ids.groupby([eng[k] for k in keys], observed=True).nunique()
+        c = _distinct_counts(eng, keys, {
+            "families_engaged": np.ones(len(eng), dtype=bool),
+            "priority_families_engaged": eng["priority_family"].to_numpy(dtype=bool),
+            "families_early_help": (eng["service"] == "early_help").to_numpy(dtype=bool),
+            "families_childrens_centre": (eng["service"] == "childrens_centre").to_numpy(
+                dtype=bool),
+        })
         parts.append(c)
     if not parts:
         return pd.DataFrame(columns=COUNT_COLUMNS)
@@ -138,6 +133,28 @@ def period_years(start: dt.date, end: dt.date) -> float:
     """Length of a period in years, rounded to whole quarters (a calendar year is exactly 1)."""
     days = (end - start).days + 1
     return max(1, round(days / 91.3125)) / 4
+
+
+def _distinct_counts(
+    eng: pd.DataFrame, keys: list[str], subsets: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Distinct families per group, for several subsets of the rows at once.
+
+    Each (group, family) pair becomes one integer and distinct pairs are found with
+    ``np.unique``: one grouping for all subsets instead of a ``nunique`` each, which took
+    seconds on a million rows. ``family_id`` must already be integer codes (see ``_compact``).
+    """
+    g = eng.groupby(keys, observed=True, sort=True)
+    index = g.size().index
+    gid = g.ngroup().to_numpy(dtype=np.int64)
+    fam = eng["family_id"].to_numpy(dtype=np.int64)
+    base = int(fam.max()) + 1 if len(fam) else 1
+    pair = gid * base + fam
+    out = {}
+    for name, keep in subsets.items():
+        distinct = pd.unique(pair[keep])  # hashing: no sort needed
+        out[name] = np.bincount(distinct // base, minlength=len(index))
+    return pd.DataFrame(out, index=index)
 
 
 def add_rates(df: pd.DataFrame, years: float = 1.0) -> pd.DataFrame:
@@ -249,8 +266,8 @@ def build_indicators(
             np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w]) if ok.any() else np.nan
         )
     authority = add_rates(authority, years)
-    aq = _quarterly(ref.assign(_all="all"), eng.assign(_all="all"), "_all",
-                    pd.DataFrame({"children": [total_children]}, index=["all"]), quarters)
+    aq = _quarterly(ref.assign(_all=1), eng.assign(_all=1), "_all",
+                    pd.DataFrame({"children": [total_children]}, index=[1]), quarters)
     aq = aq.drop(columns="_all")
 
     return Indicators(

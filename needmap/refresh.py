@@ -90,10 +90,10 @@ def refresh(
         step("deprivation")
         dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
         if config.deprivation.authority_column:
-            in_dep = lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))
+            in_dep = lsoa["lsoa_code"].isin(dep["lsoa_code"])
             _check_lsoas_inside(lsoa[~in_dep], wards, config)
             lsoa = lsoa[in_dep].reset_index(drop=True)
-        missing = sorted(set(lsoa["lsoa_code"]) - set(dep["lsoa_code"]))
+        missing = sorted(pd.Index(lsoa["lsoa_code"]).difference(dep["lsoa_code"]))
         if missing:
             raise InputError(
                 f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
@@ -231,7 +231,7 @@ def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | No
         wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
         lsoa = read_boundaries(config.lsoa, level="lsoa")
         dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
-        lsoa = lsoa[lsoa["lsoa_code"].isin(set(dep["lsoa_code"]))].reset_index(drop=True)
+        lsoa = lsoa[lsoa["lsoa_code"].isin(dep["lsoa_code"])].reset_index(drop=True)
         lookup = lsoa_to_ward(config.lookup, lsoa, wards)
         postcodes = read_postcodes(config.postcodes) if config.postcodes else None
     batch = read_records(path, kind, sheet=sheet, max_reject_share=config.max_reject_share,

@@ -65,14 +65,12 @@ def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
     return out.set_index("postcode")
 
 
-def points_in_areas(
-    x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame, code_column: str
-) -> np.ndarray:
-    """Area code for each point (EPSG:27700), or None where it falls in no area.
+def area_index(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """Position in ``areas`` of the polygon holding each point (EPSG:27700), or -1.
 
     A point on a shared border belongs to the area that comes first in ``areas``.
     """
-    result = np.full(len(x), None, dtype=object)
+    result = np.full(len(x), -1, dtype=np.int64)
     if len(x) == 0:
         return result
     # The tree holds the points and the polygons are the queries: shapely prepares each query
@@ -82,7 +80,7 @@ def points_in_areas(
     if len(x) < 50_000:
         area_idx, pt_idx = tree.query(polygons, predicate="intersects")
     else:
-        # shapely releases the GIL while querying, so halves of the polygons run on two cores.
+        # shapely releases the GIL while querying, so quarters of the polygons run in parallel.
         from concurrent.futures import ThreadPoolExecutor
 
         bounds = np.linspace(0, len(polygons), 5).astype(int)
@@ -96,7 +94,18 @@ def points_in_areas(
     order = np.lexsort((area_idx, pt_idx))
     pt_idx, area_idx = pt_idx[order], area_idx[order]
     first = np.unique(pt_idx, return_index=True)[1]
-    result[pt_idx[first]] = areas[code_column].to_numpy()[area_idx[first]]
+    result[pt_idx[first]] = area_idx[first]
+    return result
+
+
+def points_in_areas(
+    x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame, code_column: str
+) -> np.ndarray:
+    """Area code for each point (EPSG:27700), or None where it falls in no area."""
+    idx = area_index(x, y, areas)
+    codes = areas[code_column].to_numpy(dtype=object)
+    result = np.full(len(x), None, dtype=object)
+    result[idx >= 0] = codes[idx[idx >= 0]]
     return result
 
 
@@ -120,12 +129,16 @@ def geocode(
     """
     n = len(records)
     names = column_names or {}
-    lsoa_out = np.full(n, None, dtype=object)
+    # LSOAs are tracked by position in ``lsoa`` (-1: none), so that a million records get their
+    # ward by array indexing rather than by hashing a million code strings.
+    lsoa_codes = lsoa["lsoa_code"].to_numpy(dtype=object)
+    lsoa_idx = np.full(n, -1, dtype=np.int64)
     ward_out = np.full(n, None, dtype=object)
     method = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
-    known_lsoa = set(lsoa["lsoa_code"])
-    known_ward = set(wards["ward_code"])
+    # Index lookups, not Python sets: building a set walks an Arrow array in Python.
+    known_lsoa = pd.Index(lsoa["lsoa_code"])
+    known_ward = pd.Index(wards["ward_code"])
 
     def col(name: str) -> pd.Series | None:
         return records[name].astype("string").str.strip() if name in records else None
@@ -139,7 +152,7 @@ def geocode(
         c = codes.str.upper()
         has = c.fillna("").ne("").to_numpy()
         ok = has & c.isin(known_lsoa).fillna(False).to_numpy()
-        lsoa_out[ok] = c[ok].to_numpy()
+        lsoa_idx[ok] = pd.Index(lsoa_codes).get_indexer(c[ok])
         method[ok] = "lsoa_code"
         malformed = has & ~ok & ~c.fillna("").str.match(GSS).to_numpy()
         reason[malformed] = "invalid area code"
@@ -202,12 +215,12 @@ def geocode(
             x[t], y[t] = _TO_BNG.transform(lo[t], la[t])
             method[t] = "latitude_longitude"
 
-    placed = ~np.isnan(x) & pd.isna(lsoa_out)
+    placed = ~np.isnan(x) & (lsoa_idx < 0)
     if placed.any():
-        found = points_in_areas(x[placed], y[placed], lsoa, "lsoa_code")
-        lsoa_out[placed] = found
+        found = area_index(x[placed], y[placed], lsoa)
+        lsoa_idx[placed] = found
         outside = np.zeros(n, dtype=bool)
-        outside[placed] = pd.isna(found)
+        outside[placed] = found < 0
         reason[outside] = "outside the authority"
         method[outside] = None
 
@@ -222,13 +235,15 @@ def geocode(
         bad = t & ~ok
         reason[bad & pd.isna(reason)] = "area code not in this authority"
         _check(c.fillna("").ne("").to_numpy() & ~c.isin(known_ward).fillna(False).to_numpy()
-               & pd.isna(lsoa_out), n, max_reject_share, records, path,
+               & (lsoa_idx < 0), n, max_reject_share, records, path,
                names.get("ward_code", "ward_code"), "ward codes not in this authority's wards",
                "Check the ward vintage matches [boundaries.ward].")
 
-    has_lsoa = ~pd.isna(lsoa_out)
-    ward_of = lookup.set_index("lsoa_code")["ward_code"]
-    ward_out[has_lsoa] = pd.Series(lsoa_out[has_lsoa]).map(ward_of).to_numpy()
+    has_lsoa = lsoa_idx >= 0
+    ward_by_idx = lsoa["lsoa_code"].map(lookup.set_index("lsoa_code")["ward_code"]).to_numpy(
+        dtype=object
+    )
+    ward_out[has_lsoa] = ward_by_idx[lsoa_idx[has_lsoa]]
 
     located = ~pd.isna(method)
     reason[~located & pd.isna(reason)] = "no location"
@@ -254,7 +269,7 @@ def geocode(
         mask = failed & pd.Series(reason == why, index=records.index)
         reject(rejects, records, mask, str(why))
     out = records.loc[located].copy()
-    out["lsoa_code"] = lsoa_out[located]
+    out["lsoa_code"] = pd.Categorical.from_codes(lsoa_idx[located], categories=lsoa_codes)
     out["ward_code"] = ward_out[located]
     out["location_method"] = method[located]
     return out.reset_index(drop=True), rejects

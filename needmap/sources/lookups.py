@@ -36,16 +36,16 @@ def lsoa_to_ward(
     require_columns(
         df, {"lsoa_column": source.lsoa_column, "ward_column": source.ward_column}, path, "lookup"
     )
-    df = df[df[source.lsoa_column].isin(set(lsoa["lsoa_code"]))]
+    df = df[df[source.lsoa_column].isin(lsoa["lsoa_code"])]
     df = df.drop_duplicates(source.lsoa_column)
-    missing = sorted(set(lsoa["lsoa_code"]) - set(df[source.lsoa_column]))
+    missing = sorted(pd.Index(lsoa["lsoa_code"]).difference(df[source.lsoa_column]))
     if missing:
         raise InputError(
             f"{path}, column '{source.lsoa_column}': {len(missing)} LSOA(s) of the boundary file "
             f"have no ward, e.g. {', '.join(missing[:3])}. Use a lookup for the same LSOA vintage, "
             "or remove [lookup] to assign by overlap."
         )
-    known = set(wards["ward_code"])
+    known = pd.Index(wards["ward_code"])
     unknown = df[~df[source.ward_column].isin(known)]
     if len(unknown):
         r = unknown.iloc[0]

@@ -300,7 +300,9 @@ def read_records(
     raw = read_table(path, sheet=sheet)
     total = len(raw)
     cols = match_columns(list(raw.columns), spec, path)
-    rec = pd.DataFrame({fld: raw[col].to_numpy() for fld, col in cols.items()}, index=raw.index)
+    # Select and rename rather than rebuild: a rebuilt frame would convert every text column
+    # from Arrow to Python objects and back (a second per million rows).
+    rec = raw[list(cols.values())].set_axis(list(cols), axis=1)
     rec[ROW] = raw[ROW].to_numpy()
     rejected: list[pd.DataFrame] = []
     keep = pd.Series(True, index=raw.index)
