@@ -104,14 +104,22 @@ def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFra
     """Counts per group of ``keys`` (columns present in both tables)."""
     parts = []
     if len(ref):
-        g = ref.groupby(keys)
-        c = g.size().rename("referrals").to_frame()
-        by_source = ref.groupby([*keys, "referral_source"]).size().unstack(fill_value=0)
-        by_source = by_source.reindex(columns=list(SOURCES), fill_value=0)
-        by_source.columns = [f"referrals_{s}" for s in by_source.columns]
-        c = c.join(by_source)
-        c["referrals_nfa"] = (ref["outcome"] == "nfa").groupby([ref[k] for k in keys]).sum()
-        c["rereferrals"] = g["rereferral"].sum()
+        # One grouping, then counts by np.bincount on the group numbers: four pandas groupbys
+        # (with an unstack) cost a second on a million referrals.
+        g = ref.groupby(keys, observed=True, sort=True)
+        index = g.size().index
+        gid = g.ngroup().to_numpy(dtype=np.int64)
+        n = len(index)
+        source = pd.Categorical(ref["referral_source"], categories=list(SOURCES)).codes
+        source = np.where(source < 0, list(SOURCES).index("other"), source).astype(np.int64)
+        by_source = np.bincount(gid * len(SOURCES) + source, minlength=n * len(SOURCES))
+        c = pd.DataFrame(by_source.reshape(n, len(SOURCES)), index=index,
+                         columns=[f"referrals_{s}" for s in SOURCES])
+        c.insert(0, "referrals", np.bincount(gid, minlength=n))
+        nfa = (ref["outcome"] == "nfa").to_numpy(dtype=float)
+        c["referrals_nfa"] = np.bincount(gid, weights=nfa, minlength=n).astype(np.int64)
+        again = ref["rereferral"].to_numpy(dtype=float)
+        c["rereferrals"] = np.bincount(gid, weights=again, minlength=n).astype(np.int64)
         parts.append(c)
     if len(eng):
         c = _distinct_counts(eng, keys, {

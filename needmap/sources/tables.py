@@ -116,9 +116,16 @@ def _frame(rows: list[list[str]], path: Path, first_line: int) -> pd.DataFrame:
     return df
 
 
+_NULLS = pa.array(sorted(NULL_TOKENS), pa.string())
+
+
 def _clean(s: pd.Series) -> pd.Series:
-    s = s.str.strip()
-    return s.mask(s.isin(NULL_TOKENS), "")
+    """Strip spaces and blank the spreadsheet null tokens, in Arrow (fast on a million rows)."""
+    values = s.array if s.dtype != object else s.to_numpy(dtype=object, na_value=None)
+    arr = pc.utf8_trim_whitespace(pa.array(values, pa.string()))
+    arr = pc.if_else(pc.is_in(arr, value_set=_NULLS), "", arr)
+    return pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype), index=s.index,
+                     name=s.name).astype("str")
 
 
 def _ragged_message(path: Path, line: int, found: int, width: int) -> str:
