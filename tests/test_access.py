@@ -75,3 +75,17 @@ def test_audit_log_records_events(store):
 def test_demo_mode_is_open():
     a = demo_access()
     assert a.demo and a.pages() == list(PAGES) and a.can("data_quality_detail")
+
+
+def test_app_never_reads_real_records(tmp_path, monkeypatch):
+    """With records not marked synthetic and no snapshot, the app refuses to build one."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, write_config
+
+    cfg = write_config(tmp_path, a="synthetic = true=>synthetic = false")
+    monkeypatch.setenv("NEEDMAP_CONFIG", str(cfg))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert any("No snapshot yet" in e.value and "needmap refresh" in e.value for e in at.error)
+    assert not (tmp_path / "output" / "snapshots").exists()

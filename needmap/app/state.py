@@ -41,9 +41,14 @@ def _snapshot(path: str) -> Snapshot:
 
 
 def get_snapshot() -> Snapshot:
-    """The current snapshot; on a first run of the demo, build it (the CLI's refresh)."""
+    """The current snapshot. Only for synthetic demo records does a first run build it."""
     config = get_config()
     path = latest_path(config.snapshots_folder)
+    if path is None and not config.synthetic:
+        # Real records are read by `needmap refresh` on the analyst's machine, never by the app.
+        st.error(f"No snapshot yet in {config.snapshots_folder}. Run `needmap refresh --config "
+                 f"{config.source.name}` first; the app reads snapshots only.")
+        st.stop()
     if path is None:
         from needmap.refresh import refresh
 
