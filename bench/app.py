@@ -29,18 +29,18 @@ import argparse
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT))
+
+from tests.streamlit_server import CHROMIUM, chromium_browser, streamlit_app  # noqa: E402
+
 MAP = "iframe[title*='st_folium']"
 
 COUNT_DRAWN = """(key) => {
@@ -105,41 +105,6 @@ class Traffic:
     def mb(self) -> str:
         return (f"{(self.http + self.ws) / 1e6:.2f} MB (HTTP {self.http / 1e6:.2f}, websocket "
                 f"{self.ws / 1e6:.2f}, largest message {self.ws_largest / 1e6:.2f})")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def app_server(config: Path, log: Path):
-    """``streamlit run app.py`` from the repository root with ``NEEDMAP_CONFIG=config``."""
-    port = _free_port()
-    env = {**os.environ, "NEEDMAP_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.fileWatcherType", "none"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                        if r.read() == b"ok":
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
 
 
 def _wait_drawn(page, level: str, n: int, timeout_s: float) -> None:
@@ -224,18 +189,14 @@ def report(name: str, r: dict, targets: str) -> None:
 
 def run_case(name: str, config: Path, *, level: str, n: int, targets: str, timeout_s: float,
              work: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with app_server(config, work / f"{level}-streamlit.log") as url, sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    # ``streamlit run app.py`` from the repository root with ``NEEDMAP_CONFIG=config``.
+    server = streamlit_app("app.py", env={"NEEDMAP_CONFIG": str(config)}, timeout=60,
+                           log_path=work / f"{level}-streamlit.log")
+    with server as url, chromium_browser() as browser:
         for visit_name in ("cold", "warm", "warm again", "bytes counted"):
             r = visit(browser, url, level=level, n=n, label=f"{level}-{visit_name[:4]}",
                       timeout_s=timeout_s, count_bytes=visit_name == "bytes counted")
             report(f"{name}, {visit_name}", r, targets)
-        browser.close()
 
 
 def build_snapshot(config: Path) -> float:
@@ -264,7 +225,7 @@ def main() -> None:
     args = ap.parse_args()
     # Stopped with SIGTERM, still stop the app server (the finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         print(f"skipped: {CHROMIUM} not found")
         return
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
@@ -283,17 +244,14 @@ def main() -> None:
                          targets="targets: drawn < 3 s, click < 1 s", timeout_s=60, work=demo)
             finally:
                 cfg.unlink()
-        if args.skip_national:
-            return
-        shared = Path(args.shared).resolve()
-        if not (shared / "national").is_dir():
-            print(f"(b) skipped: {shared}/national not found (pass --shared)")
+        bench_refresh = _bench_refresh()
+        shared = None if args.skip_national else bench_refresh.national_data(args.shared)
+        if shared is None:
             return
         national = work / "national"
         national.mkdir(exist_ok=True)
         cfg = national / "national.toml"
         if not (national / "output" / "snapshots").is_dir():
-            bench_refresh = _bench_refresh()
             t = time.perf_counter()
             bench_refresh.make_national_records(shared, national, args.records)
             cfg.write_text(bench_refresh.NATIONAL.format(shared=shared, tmp=national))

@@ -69,6 +69,15 @@ folder = "{tmp}/output"
 """
 
 
+def national_data(shared: str) -> Path | None:
+    """The shared data folder if it holds ``national/``; otherwise None, saying (b) is skipped."""
+    folder = Path(shared).resolve()
+    if not (folder / "national").is_dir():
+        print(f"(b) skipped: {folder}/national not found (pass --shared)")
+        return None
+    return folder
+
+
 def make_national_records(shared: Path, tmp: Path, n: int, seed: int = 1) -> None:
     """Write ``n`` synthetic records (70% referrals, 30% engagement) by easting/northing."""
     import geopandas as gpd
@@ -176,11 +185,8 @@ def main() -> None:
             report("(a) Oldham demo", run_case(demo_cfg), 2)
         finally:
             demo_cfg.unlink()
-        if args.skip_national:
-            return
-        shared = Path(args.shared).resolve()
-        if not (shared / "national").is_dir():
-            print(f"(b) skipped: {shared}/national not found (pass --shared)")
+        shared = None if args.skip_national else national_data(args.shared)
+        if shared is None:
             return
         t = time.perf_counter()
         make_national_records(shared, tmp, args.records)

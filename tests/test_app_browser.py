@@ -8,23 +8,15 @@ last one checks every request the session made.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from conftest import write_config
+from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
 N_LSOAS, N_WARDS = 141, 20
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 MAP = "iframe[title*='st_folium']"
 
 pytestmark = [
@@ -33,63 +25,25 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app-browser")
-    port = _free_port()
-    env = {**os.environ, "NEEDMAP_CONFIG": str(write_config(tmp)), "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    log = (tmp / "streamlit.log").open("w")
-    # From the repository root, as a user runs it, so .streamlit/config.toml applies.
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                text = (tmp / "streamlit.log").read_text()
-                raise RuntimeError(f"streamlit did not start:\n{text}")
-            time.sleep(0.3)
+    env = {"NEEDMAP_CONFIG": str(write_config(tmp))}
+    with streamlit_app("app.py", env=env, log_path=tmp / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def session(server):
     """One browser page on the app, and every URL it requested (HTTP and websocket)."""
-    playwright = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     requests: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda r: requests.append(r.url))
         page.on("websocket", lambda ws: requests.append(ws.url))
         page.goto(server)
         yield page, requests
-        browser.close()
 
 
 def _shot(page, name: str) -> None:
@@ -203,9 +157,4 @@ def test_need_engagement_tab_draws_its_own_map(session):
 def test_no_request_left_the_machine(session):
     _, requests = session
     assert any("/component/needmap.app.offline.assets/" in u for u in requests)
-    remote = [
-        u for u in requests
-        if urlparse(u).scheme not in {"data", "blob", "about", "file"}
-        and urlparse(u).hostname not in LOCAL_HOSTS
-    ]  # fmt: skip
-    assert remote == []
+    assert [u for u in requests if not is_local(u)] == []

@@ -2,86 +2,36 @@
 no request leaving the machine (this machine has no internet, so a CDN link would draw nothing).
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
 N_LSOAS = 141
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _non_local(urls: list[str]) -> list[str]:
-    out = []
-    for url in urls:
-        parsed = urlparse(url)
-        if parsed.scheme in {"data", "blob", "about", "file"}:
-            continue
-        if parsed.hostname not in LOCAL_HOSTS:
-            out.append(url)
-    return out
+    return [url for url in urls if not is_local(url)]
 
 
 @pytest.fixture
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    pytest.importorskip("playwright.sync_api")
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture
-def streamlit_app():
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "tests" / "apps" / "map_app.py"),
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    # Run from the repository root so .streamlit/config.toml (usage statistics off) is the one
-    # under test, as it is for `streamlit run app.py`.
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()}")
-            time.sleep(0.3)
+def map_app(tmp_path):
+    # Run from the repository root (the default) so .streamlit/config.toml (usage statistics
+    # off) is the one under test, as it is for `streamlit run app.py`.
+    script = ROOT / "tests" / "apps" / "map_app.py"
+    with streamlit_app(script, log_path=tmp_path / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _clickable_point(frame) -> dict:
@@ -104,12 +54,12 @@ def _clickable_point(frame) -> dict:
 
 @pytest.mark.browser
 @needs_chromium
-def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, streamlit_app):
+def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, map_app):
     requests: list[str] = []
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.on("request", lambda r: requests.append(r.url))
     page.on("websocket", lambda ws: requests.append(ws.url))
-    page.goto(streamlit_app)
+    page.goto(map_app)
 
     page.wait_for_selector("iframe[title*='st_folium']", timeout=30_000)
     frame = page.frame_locator("iframe[title*='st_folium']")

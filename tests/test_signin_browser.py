@@ -11,14 +11,8 @@ left the machine.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
@@ -26,12 +20,11 @@ from urllib.parse import urlparse
 import pandas as pd
 import pytest
 from conftest import write_config
+from streamlit_server import CHROMIUM, chromium_browser, free_port, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
 N_LSOAS = 141
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 MAP = "iframe[title*='st_folium']"
 LEAD, STAFF, STRANGER = "lead@test.gov.uk", "staff1@test.gov.uk", "stranger@example.com"
 STAFF_ZONE, N_ZONES = 2, 3
@@ -49,12 +42,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +71,7 @@ def app(tmp_path_factory, oidc_port):
         plan.labels, author=LEAD, note="sign-in test", roster=ROSTER
     )
 
-    port = _free_port()
+    port = free_port()
     secrets_path = tmp / "secrets.toml"
     secrets_path.write_text(
         "[auth]\n"
@@ -95,57 +82,29 @@ def app(tmp_path_factory, oidc_port):
         f'server_metadata_url = "http://localhost:{oidc_port}/.well-known/openid-configuration"\n'
         'client_kwargs = { scope = "openid profile email" }\n'
     )
-    env = {**os.environ, "NEEDMAP_CONFIG": str(cfg_path), "PYTHONPATH": str(ROOT)}
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none", "--secrets.files", str(secrets_path),
-    ]  # fmt: skip
     log_path = tmp / "streamlit.log"
-    log = log_path.open("w")
-    # From the repository root, as a user runs it, so .streamlit/config.toml applies.
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()}")
-            time.sleep(0.3)
+    # The URL says localhost, as the redirect URI does, so the sign-in cookies match.
+    with streamlit_app(
+        "app.py",
+        port=port,
+        env={"NEEDMAP_CONFIG": str(cfg_path)},
+        log_path=log_path,
+        extra_args=("--secrets.files", str(secrets_path)),
+        host_for_url="localhost",
+    ) as url:
         labels = plan.labels
         yield SimpleNamespace(
             url=url, config=config, plan_id=plan_id, log=log_path,
             zone_codes=set(labels.loc[labels["zone"] == STAFF_ZONE, "area_code"]),
             other_codes=set(labels.loc[labels["zone"] != STAFF_ZONE, "area_code"]),
         )  # fmt: skip
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    pytest.importorskip("playwright.sync_api")
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
-
-
-def _is_local(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme in {"data", "blob", "about", "file"} or parsed.hostname in LOCAL_HOSTS
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +126,7 @@ def people(chromium, requests_seen):
         if who not in contexts:
             ctx = chromium.new_context(viewport={"width": 1400, "height": 1000})
             ctx.on("request", lambda r: requests_seen.append((r.url, r.frame.url)))
-            ctx.route(lambda url: not _is_local(url), lambda route: route.abort())
+            ctx.route(lambda url: not is_local(url), lambda route: route.abort())
             page = ctx.new_page()
             page.on("websocket", lambda ws: requests_seen.append((ws.url, page.url)))
             contexts[who] = (ctx, page)
@@ -359,5 +318,5 @@ def test_no_request_left_the_machine(app, oidc_port, requests_seen):
     assert any(urlparse(url).port == oidc_port for url, _ in requests_seen)
     # The provider's own pages are the test's stand-in for the council's login page.
     remote = [url for url, by in requests_seen
-              if not _is_local(url) and urlparse(by).port != oidc_port]  # fmt: skip
+              if not is_local(url) and urlparse(by).port != oidc_port]  # fmt: skip
     assert remote == []
