@@ -135,14 +135,13 @@ def cmd_map(args: argparse.Namespace) -> int:
     from needmap.maps import standalone_html
     from needmap.snapshot import load_snapshot
     from needmap.sources.boundaries import authority_outline
+    from needmap.views import attribution as credit
     from needmap.views import measure_map
 
     config = load_config(args.config)
     snap = load_snapshot(config.snapshots_folder)
     layer = display_geometry(snap.areas(args.level))
-    attribution = snap.manifest.get("attribution", "")
-    if snap.manifest.get("synthetic_records"):
-        attribution += " Referral and engagement records are SYNTHETIC."
+    attribution = credit(snap.manifest, full=True)
     m = measure_map(
         layer, level=args.level, measure=args.measure,
         threshold=int(snap.manifest["disclosure_threshold"]), attribution=attribution,

@@ -14,25 +14,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from needmap.indicators import COUNT_COLUMNS
+
 SUPPRESSED = "c"
 
 #: Counts that describe people (referred children, engaged families) and may be small.
-COUNTS = (
-    "referrals",
-    "referrals_school",
-    "referrals_police",
-    "referrals_health",
-    "referrals_la",
-    "referrals_self",
-    "referrals_other",
-    "referrals_nfa",
-    "rereferrals",
-    "families_engaged",
-    "priority_families_engaged",
-    "families_early_help",
-    "families_childrens_centre",
-    "observed",
-)
+COUNTS = (*COUNT_COLUMNS, "observed")  # "observed": the radar's count
 #: Derived column -> (numerator count, denominator count or None). A share is hidden when its
 #: numerator, or the rest of its denominator, is a small count.
 DERIVED = {
@@ -157,17 +144,6 @@ def suppress(
             out[c] = out[c].astype(object)
             out.loc[mask[c], c] = SUPPRESSED
     return out
-
-
-def suppressed_values(
-    df: pd.DataFrame, column: str, threshold: int, *, across: str | None = None
-) -> tuple[pd.Series, np.ndarray]:
-    """A column for a map: suppressed cells set to NaN, plus the mask (to grey them out)."""
-    mask = suppression_mask(df, threshold, across=across)[column].to_numpy() if column in (
-        df.columns
-    ) else np.zeros(len(df), dtype=bool)
-    values = pd.to_numeric(df[column], errors="coerce").where(~mask)
-    return values, mask
 
 
 def format_count(value: float | int | None, threshold: int) -> str:

@@ -70,6 +70,76 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
+@dataclass
+class Geography:
+    """The reference data every refresh and file check needs, read and checked once."""
+
+    wards: gpd.GeoDataFrame
+    lsoa: gpd.GeoDataFrame
+    deprivation: pd.DataFrame
+    lookup: pd.DataFrame
+    postcodes: pd.DataFrame | None
+
+
+def load_geography(
+    config: Config, step: Callable[[str], None] = lambda name: None
+) -> Geography:
+    """Boundaries, deprivation, LSOA -> ward lookup and postcodes, checked against each other."""
+    step("boundaries")
+    wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
+    lsoa = read_boundaries(config.lsoa, level="lsoa")
+    step("deprivation")
+    dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
+    if config.deprivation.authority_column:
+        in_dep = lsoa["lsoa_code"].isin(dep["lsoa_code"])
+        _check_lsoas_inside(lsoa[~in_dep], wards, config)
+        lsoa = lsoa[in_dep].reset_index(drop=True)
+    missing = sorted(pd.Index(lsoa["lsoa_code"]).difference(dep["lsoa_code"]))
+    if missing:
+        raise InputError(
+            f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
+            f"{len(missing)} LSOA(s) of {config.lsoa.path.name} have no deprivation row, "
+            f"e.g. {', '.join(missing[:3])}. Use boundaries and deprivation data of the same "
+            f"LSOA vintage ({config.deprivation.lsoa_vintage})."
+        )
+    if lsoa.empty:
+        raise InputError(
+            f"{config.lsoa.path}: no LSOA matches the deprivation file's "
+            f"{config.authority_code} rows. Check the file is for {config.authority_name}, "
+            "its LSOA vintage matches the deprivation file, and the [authority] code."
+        )
+    step("lookup")
+    lookup = lsoa_to_ward(config.lookup, lsoa, wards)
+    step("postcodes")
+    postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+    return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes)
+
+
+def locate(batch: RecordBatch, geo: Geography, config: Config,
+           shown_path: str) -> tuple[pd.DataFrame, FileQuality]:
+    """Geocode one batch, fold geocoding rejects into it, and describe the file's quality."""
+    recs, rejects = geocode(
+        batch.records,
+        lsoa=geo.lsoa,
+        lookup=geo.lookup,
+        wards=geo.wards,
+        postcodes=geo.postcodes,
+        path=batch.path,
+        max_reject_share=config.max_reject_share,
+        column_names=batch.columns,
+    )
+    if rejects:
+        batch.rejects = pd.concat([batch.rejects, *rejects], ignore_index=True)
+    return recs, FileQuality(
+        path=shown_path,
+        kind=batch.kind,
+        rows_read=batch.rows_read,
+        rows_used=len(recs),
+        rejects=batch.rejects_by_reason(),
+        located_by={str(k): int(v) for k, v in recs["location_method"].value_counts().items()},
+    )
+
+
 def refresh(
     config: Config,
     *,
@@ -84,37 +154,12 @@ def refresh(
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", NeedmapWarning)
-        step("boundaries")
-        wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
-        lsoa = read_boundaries(config.lsoa, level="lsoa")
-        step("deprivation")
-        dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
-        if config.deprivation.authority_column:
-            in_dep = lsoa["lsoa_code"].isin(dep["lsoa_code"])
-            _check_lsoas_inside(lsoa[~in_dep], wards, config)
-            lsoa = lsoa[in_dep].reset_index(drop=True)
-        missing = sorted(pd.Index(lsoa["lsoa_code"]).difference(dep["lsoa_code"]))
-        if missing:
-            raise InputError(
-                f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
-                f"{len(missing)} LSOA(s) of {config.lsoa.path.name} have no deprivation row, "
-                f"e.g. {', '.join(missing[:3])}. Use boundaries and deprivation data of the same "
-                f"LSOA vintage ({config.deprivation.lsoa_vintage})."
-            )
-        if lsoa.empty:
-            raise InputError(
-                f"{config.lsoa.path}: no LSOA matches the deprivation file's "
-                f"{config.authority_code} rows. Check the file is for {config.authority_name}, "
-                "its LSOA vintage matches the deprivation file, and the [authority] code."
-            )
-        step("lookup")
-        lookup = lsoa_to_ward(config.lookup, lsoa, wards)
-        areas = lsoa.merge(dep, on="lsoa_code", how="left").merge(
+        geo = load_geography(config, step)
+        wards, lsoa, lookup = geo.wards, geo.lsoa, geo.lookup
+        areas = lsoa.merge(geo.deprivation, on="lsoa_code", how="left").merge(
             lookup[["lsoa_code", "ward_code"]], on="lsoa_code", how="left"
         )
         areas = areas.merge(wards[["ward_code", "ward_name"]], on="ward_code", how="left")
-        step("postcodes")
-        postcodes = read_postcodes(config.postcodes) if config.postcodes else None
         schools = read_schools(config.schools, lsoa, lookup) if config.schools else None
 
         step("records")
@@ -127,30 +172,9 @@ def refresh(
         located: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
         quality: list[FileQuality] = []
         for b in batches:
-            recs, rejects = geocode(
-                b.records,
-                lsoa=lsoa,
-                lookup=lookup,
-                wards=wards,
-                postcodes=postcodes,
-                path=b.path,
-                max_reject_share=config.max_reject_share,
-                column_names=b.columns,
-            )
-            if rejects:
-                b.rejects = pd.concat([b.rejects, *rejects], ignore_index=True)
+            recs, q = locate(b, geo, config, _rel(b.path, config.root))
             located[b.kind].append(recs)
-            quality.append(
-                FileQuality(
-                    path=_rel(b.path, config.root),
-                    kind=b.kind,
-                    rows_read=b.rows_read,
-                    rows_used=len(recs),
-                    rejects=b.rejects_by_reason(),
-                    located_by={str(k): int(v) for k, v in
-                                recs["location_method"].value_counts().items()},
-                )
-            )
+            quality.append(q)
         referrals = _combine(located["referrals"], "referrals")
         engagement = _combine(located["engagement"], "engagement")
 
@@ -228,24 +252,10 @@ def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | No
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NeedmapWarning)
-        wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
-        lsoa = read_boundaries(config.lsoa, level="lsoa")
-        dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
-        lsoa = lsoa[lsoa["lsoa_code"].isin(dep["lsoa_code"])].reset_index(drop=True)
-        lookup = lsoa_to_ward(config.lookup, lsoa, wards)
-        postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+        geo = load_geography(config)
     batch = read_records(path, kind, sheet=sheet, max_reject_share=config.max_reject_share,
                          today=today)
-    recs, rejects = geocode(batch.records, lsoa=lsoa, lookup=lookup, wards=wards,
-                            postcodes=postcodes, path=path,
-                            max_reject_share=config.max_reject_share)
-    if rejects:
-        batch.rejects = pd.concat([batch.rejects, *rejects], ignore_index=True)
-    return FileQuality(
-        path=path.name, kind=kind, rows_read=batch.rows_read, rows_used=len(recs),
-        rejects=batch.rejects_by_reason(),
-        located_by={str(k): int(v) for k, v in recs["location_method"].value_counts().items()},
-    )
+    return locate(batch, geo, config, path.name)[1]
 
 
 def check_uploaded(config: Config, name: str, data: bytes, kind: str) -> FileQuality:

@@ -15,6 +15,18 @@ from needmap.disclosure import suppression_mask
 from needmap.maps import bivariate, choropleth
 from needmap.measures import get_measure
 
+#: Short credit for maps; the full text (the manifest's ``attribution``) is on the Data page.
+MAP_ATTRIBUTION = "Contains OS data © Crown copyright 2025; ONS; MHCLG IoD2019 (OGL v3.0)"
+
+
+def attribution(manifest: dict, *, full: bool = False) -> str:
+    """Data credit for a snapshot's maps and exports, saying when the records are synthetic."""
+    text = manifest.get("attribution", "") if full else MAP_ATTRIBUTION
+    if manifest.get("synthetic_records"):
+        text += (" Referral and engagement records are SYNTHETIC." if full else
+                 "; referral and engagement records are SYNTHETIC")
+    return text
+
 
 def _tooltip_columns(level: str) -> list[str]:
     return ["Ward"] if level == "lsoa" else []

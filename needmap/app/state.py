@@ -77,20 +77,16 @@ def display_layer(snapshot_id: str, level: str) -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner=False, max_entries=4)
 def outline_layer(snapshot_id: str) -> gpd.GeoDataFrame:
     """The authority outline (the union of its wards) for display."""
-    wards = display_layer(snapshot_id, "ward")
-    return gpd.GeoDataFrame(geometry=[wards.union_all()], crs=wards.crs)
+    from needmap.sources.boundaries import authority_outline
 
-
-MAP_ATTRIBUTION = "Contains OS data © Crown copyright 2025; ONS; MHCLG IoD2019 (OGL v3.0)"
+    return authority_outline(display_layer(snapshot_id, "ward"))
 
 
 def attribution(snapshot: Snapshot, *, full: bool = False) -> str:
     """Short attribution for maps (the full text is on the Data page)."""
-    text = snapshot.manifest.get("attribution", "") if full else MAP_ATTRIBUTION
-    if snapshot.manifest.get("synthetic_records"):
-        text += ("; referral and engagement records are SYNTHETIC" if not full else
-                 " Referral and engagement records are SYNTHETIC.")
-    return text
+    from needmap.views import attribution as credit
+
+    return credit(snapshot.manifest, full=full)
 
 
 def header(snapshot: Snapshot) -> None:
