@@ -57,7 +57,7 @@ def run_seed(seed: int, tmp: Path, period: str, method: str, settings=None) -> d
     truth_df = __import__("pandas").read_csv(folder / "planted_truth.csv", comment="#")
     truth = set(truth_df.loc[truth_df["kind"] == "off_radar", "lsoa_code"])
     flags = find_off_the_radar(snap.lsoa, level="lsoa", method=method, settings=settings,
-                               authority_name=config.authority_name, random_state=seed)
+                               authority_name=config.authority.name, random_state=seed)
     ours = set(flags.loc[flags["flag"] == FLAG_OFF_RADAR, "area_code"])
     naive = naive_flags(snap.lsoa, level="lsoa", measure="families_engaged",
                         need="idaci_score", exposure="children")

@@ -147,7 +147,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         threshold=int(snap.manifest["disclosure_threshold"]), attribution=attribution,
         scheme=args.scheme, k=args.classes,
         outline=authority_outline(display_geometry(snap.ward)),
-        tiles=config.tile_url, tiles_attribution=config.tile_attribution,
+        tiles=config.maps.tile_url, tiles_attribution=config.maps.tile_attribution,
     )
     _write_atomic(Path(args.out), standalone_html(m))
     print(f"Wrote {args.out}: {args.measure} by {args.level} ({len(layer)} areas).")

@@ -1,26 +1,75 @@
-"""One frozen settings object read from ``needmap.toml``: the one home of defaults.
+"""The configuration, declared once: one frozen dataclass per TOML section, checked at load.
+
+Every key needmap reads is a field below, with its type and its one default. :func:`load_config`
+walks the TOML against these declarations: an unknown key is an error that lists the valid ones,
+a value of the wrong type is an error that names the key and the type expected (a ``true`` is not
+a number, a ``"5"`` is not a whole number), and each section's ``__post_init__`` checks ranges.
+Nothing is checked later: a config that loads is a config every command can use.
 
 Every file path in the TOML is relative to the folder that holds the TOML, so a config and its data
-can move together. Another authority, or IoD2025 on LSOA 2021, is a change to this file,
-not to code.
+can move together. Another authority, or another IoD vintage, is a change to this file, not to code.
+Settings that the radar, the zones and the disclosure control need live here too, so no lower
+module has to import a higher one to learn its defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from needmap.errors import ConfigError
 
 LEVELS = ("lsoa", "ward")
+#: A GSS code: a letter for the nation, then eight digits (E08000004, E01005320, E05014284).
+GSS = re.compile(r"^[EWSNK]\d{8}$")
+#: The DfE rule: counts from 1 to 5 are never shown. A config may hide more, never fewer.
+DFE_THRESHOLD = 5
+
+
+# -- sections ---------------------------------------------------------------------------------
+
+
+def _check_choices(obj: Any) -> None:
+    """Literal-typed fields of a settings object must hold one of their choices."""
+    hints = typing.get_type_hints(type(obj))
+    section = type(obj).__doc__.split(":", 1)[0].strip("`") if type(obj).__doc__ else ""
+    for f in dataclasses.fields(obj):
+        hint = hints[f.name]
+        if typing.get_origin(hint) is Literal:
+            value = getattr(obj, f.name)
+            if value not in typing.get_args(hint):
+                raise ConfigError(
+                    f"{section} {f.name} must be one of "
+                    f"{', '.join(map(str, typing.get_args(hint)))}; found {value!r}."
+                )
+
+
+@dataclass(frozen=True)
+class AuthoritySettings:
+    """``[authority]``: the local authority district the snapshot covers."""
+
+    code: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not GSS.match(self.code):
+            raise ConfigError(
+                f"[authority] code must be a GSS code such as E08000004, found {self.code!r}."
+            )
+        if not self.name.strip():
+            raise ConfigError("[authority] name must not be empty, e.g. name = \"Oldham\".")
 
 
 @dataclass(frozen=True)
 class BoundarySource:
-    """A polygon file and the columns that hold its GSS code and name."""
+    """``[boundaries.ward]``, ``[boundaries.lsoa]``: polygons and their code and name columns."""
 
     path: Path
     code_column: str
@@ -28,11 +77,13 @@ class BoundarySource:
     layer: str | None = None
     #: Keep only rows whose ``authority_column`` equals the authority code (cut a regional file).
     authority_column: str | None = None
+    #: How the polygons were generalised, said on the Data page (e.g. "BGC, 20 m").
+    generalisation: str | None = None
 
 
 @dataclass(frozen=True)
 class DeprivationSource:
-    """An Indices of Deprivation table at LSOA level, described by column mapping."""
+    """``[deprivation]``: an Indices of Deprivation table at LSOA level, by column mapping."""
 
     path: Path
     vintage: str
@@ -51,11 +102,20 @@ class DeprivationSource:
     national_areas: int = 32844
     sheet: str | None = None
     authority_column: str | None = None
+    #: Where the child denominator comes from, said beside every rate (e.g. "ONS mid-2022").
+    children_source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.national_areas < 1:
+            raise ConfigError(
+                f"[deprivation] national_areas must be the number of LSOAs in England (32844 "
+                f"for LSOA 2011, 33755 for LSOA 2021), found {self.national_areas}."
+            )
 
 
 @dataclass(frozen=True)
 class LookupSource:
-    """An LSOA-to-ward best-fit lookup."""
+    """``[lookup]``: an LSOA-to-ward best-fit lookup."""
 
     path: Path
     lsoa_column: str
@@ -64,7 +124,7 @@ class LookupSource:
 
 @dataclass(frozen=True)
 class PostcodeSource:
-    """A postcode table with coordinates (EPSG:27700), and optionally LSOA/ward per postcode."""
+    """``[postcodes]``: postcodes with coordinates (EPSG:27700), optionally LSOA/ward each."""
 
     path: Path
     postcode_column: str = "postcode"
@@ -72,11 +132,13 @@ class PostcodeSource:
     northing_column: str = "northings"
     lsoa_column: str | None = None
     ward_column: str | None = None
+    #: Keep only rows whose ``authority_column`` equals the authority code (a national file).
+    authority_column: str | None = None
 
 
 @dataclass(frozen=True)
 class SchoolSource:
-    """Schools (GIAS) as points, to show which schools sit in an area."""
+    """``[schools]``: schools (GIAS) as points, to show which schools sit in an area."""
 
     path: Path
     id_column: str = "urn"
@@ -91,60 +153,275 @@ class RecordSource:
     """One record-level export: referrals or engagement, CSV or Excel."""
 
     path: Path
-    kind: str  # "referrals" | "engagement"
     sheet: str | None = None
+    kind: Literal["referrals", "engagement"] = "referrals"
+
+
+@dataclass(frozen=True)
+class RecordsSettings:
+    """``[records]``: the record-level exports and how strictly they are read."""
+
+    referrals: tuple[RecordSource, ...] = ()
+    engagement: tuple[RecordSource, ...] = ()
+    #: The records are synthetic (the demo): pages and exports say so.
+    synthetic: bool = False
+    #: A rejection reason that hits more than this share of a file's rows stops the refresh: the
+    #: file is probably the wrong one (another authority, another code vintage), not a bit messy.
+    max_reject_share: float = 0.5
+    #: A referral within this many days of the same child's previous one is a re-referral.
+    rereferral_window_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.max_reject_share <= 1.0:
+            raise ConfigError(
+                f"[records] max_reject_share must be a share above 0 and at most 1 (e.g. 0.5), "
+                f"found {self.max_reject_share!r}."
+            )
+        if self.rereferral_window_days < 1:
+            raise ConfigError(
+                "[records] rereferral_window_days must be a whole number of days >= 1 (e.g. "
+                f"365), found {self.rereferral_window_days!r}."
+            )
+
+    @property
+    def sources(self) -> tuple[RecordSource, ...]:
+        """Every export, referrals first."""
+        return self.referrals + self.engagement
+
+
+@dataclass(frozen=True)
+class PeriodSettings:
+    """``[period]``: the period maps and flags summarise (default: the latest four quarters)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise ConfigError(f"[period] start {self.start} is after end {self.end}. Swap them.")
+
+
+@dataclass(frozen=True)
+class RadarSettings:
+    """``[radar]``: the off-the-radar method and its thresholds (see ``needmap.radar``).
+
+    Parameters
+    ----------
+    method : {"indirect", "poisson"}
+        Expected counts by indirect standardisation on need bands, or a Poisson spline on need.
+    bands : int
+        Number of within-authority need bands (5 = fifths).
+    high_need_bands : int
+        How many of the most deprived bands count as high need (2 = top two fifths).
+    flag_level : float
+        Funnel coverage that alone justifies the strong flag (0.998, about 3 standard errors).
+    watch_level : float
+        Funnel coverage for weaker evidence and, with cluster support, the strong flag (0.95).
+    well_reached_level : float
+        Funnel coverage above which engagement is called well reached.
+    interval_level : float
+        Coverage of each area's Byar interval for its ratio.
+    min_expected : float
+        Areas expecting fewer events than this are "too few to judge".
+    overdispersion : {"additive", "multiplicative", "none"}
+        How limits widen when the z-scores are over-dispersed (Spiegelhalter 2005).
+    overdispersion_alpha : float
+        Significance level of the chi-square test that decides whether to widen.
+    winsor : float
+        Share of z-scores winsorised at each end before estimating over-dispersion.
+    use_clusters : bool
+        Compute local Moran clusters and let them support a 95%-level flag.
+    cluster_alpha : float
+        False-discovery rate for the local Moran p-values.
+    permutations : int
+        Conditional permutations for the local Moran p-values.
+    robust : bool
+        Refit the expected rates once without areas beyond the ``flag_level`` limits.
+    random_state : int
+        Seed of the permutations: the same snapshot always gives the same flags.
+    """
+
+    method: Literal["indirect", "poisson"] = "indirect"
+    bands: int = 5
+    high_need_bands: int = 2
+    flag_level: float = 0.998
+    watch_level: float = 0.95
+    well_reached_level: float = 0.95
+    interval_level: float = 0.95
+    min_expected: float = 5.0
+    overdispersion: Literal["additive", "multiplicative", "none"] = "additive"
+    overdispersion_alpha: float = 0.05
+    winsor: float = 0.10
+    use_clusters: bool = True
+    cluster_alpha: float = 0.05
+    permutations: int = 999
+    robust: bool = True
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if self.bands < 2:
+            raise ConfigError(f"[radar] bands must be a whole number >= 2; found {self.bands!r}.")
+        if not 1 <= self.high_need_bands < self.bands:
+            raise ConfigError(
+                f"[radar] high_need_bands must be from 1 to bands - 1 = {self.bands - 1}; "
+                f"found {self.high_need_bands!r}."
+            )
+        for name in ("flag_level", "watch_level", "well_reached_level", "interval_level"):
+            value = getattr(self, name)
+            if not 0.5 < value < 1.0:
+                raise ConfigError(
+                    f"[radar] {name} must be a coverage between 0.5 and 1 (e.g. 0.95); "
+                    f"found {value!r}."
+                )
+        if self.watch_level > self.flag_level:
+            raise ConfigError(
+                f"[radar] watch_level ({self.watch_level}) must not exceed flag_level "
+                f"({self.flag_level}): weaker evidence needs the narrower funnel."
+            )
+        if self.min_expected < 0 or not 0 <= self.winsor < 0.5:
+            raise ConfigError(
+                "[radar] min_expected must be >= 0 and winsor in [0, 0.5); "
+                f"found {self.min_expected!r} and {self.winsor!r}."
+            )
+        if not 0 < self.cluster_alpha < 1 or not 0 < self.overdispersion_alpha < 1:
+            raise ConfigError("[radar] cluster_alpha and overdispersion_alpha must be in (0, 1).")
+        if self.permutations < 99:
+            raise ConfigError(
+                f"[radar] permutations must be at least 99; found {self.permutations!r}."
+            )
+
+
+@dataclass(frozen=True)
+class ZoneSettings:
+    """``[zones]``: defaults of the zone builder, shared by the Zones page and ``needmap zones``."""
+
+    workload: Literal["children_need", "caseload"] = "children_need"
+    staff: int = 6
+    seed: int = 0
+    #: Accepted relative deviation of a zone's workload from its target.
+    tolerance: float = 0.05
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if not 1 <= self.staff <= 200:
+            raise ConfigError(f"[zones] staff must be from 1 to 200, found {self.staff!r}.")
+        if not 0.0 < self.tolerance < 1.0:
+            raise ConfigError(
+                f"[zones] tolerance must be a share between 0 and 1 (e.g. 0.05), found "
+                f"{self.tolerance!r}."
+            )
+        if self.seed < 0:
+            raise ConfigError(f"[zones] seed must be a whole number >= 0, found {self.seed!r}.")
+
+
+@dataclass(frozen=True)
+class DisclosureSettings:
+    """``[disclosure]``: how published figures are protected (see ``needmap.disclosure``)."""
+
+    #: Counts from 1 to this are shown as ``c``; at least the DfE rule's 5.
+    threshold: int = DFE_THRESHOLD
+    #: ``cell_key``: every published count carries the same small noise in every table and
+    #: release (the ONS / ABS cell key method), on top of the threshold.
+    method: Literal["cell_key"] = "cell_key"
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if self.threshold < DFE_THRESHOLD:
+            raise ConfigError(
+                f"[disclosure] threshold must be a whole number >= {DFE_THRESHOLD} (counts 1.."
+                f"threshold are shown as c; the DfE rule is {DFE_THRESHOLD}), found "
+                f"{self.threshold!r}."
+            )
+
+
+@dataclass(frozen=True)
+class EnglandFigures:
+    """``[england]``: England's figures shown beside each area's (from the national IoD file)."""
+
+    children: float | None = None
+    imd_score: float | None = None
+    idaci_score: float | None = None
+    imd_pctile: float | None = None
+    idaci_pctile: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    """``[maps]``: basemap and the defaults of every choropleth."""
+
+    #: No basemap by default: nothing is fetched. E.g. an internal tile server's URL template.
+    tile_url: str | None = None
+    tile_attribution: str | None = None
+    #: The data credit; the default names every bundled source.
+    attribution: str | None = None
+    measure: str = "referral_rate"
+    scheme: Literal["quantiles", "natural_breaks", "equal_interval"] = "quantiles"
+    classes: int = 5
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if not 3 <= self.classes <= 9:
+            raise ConfigError(f"[maps] classes must be from 3 to 9, found {self.classes!r}.")
+        if self.tile_url and "{" in self.tile_url and not self.tile_attribution:
+            raise ConfigError(
+                "[maps] tile_url needs tile_attribution, the credit its provider requires "
+                "(e.g. '© OpenStreetMap contributors')."
+            )
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """``[output]``: where snapshots, rejects and the plans database go."""
+
+    folder: Path = Path("output")
+
+
+ROLES = ("lead", "analyst", "staff")
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """``[access]``: roles by e-mail; the roles table in the plans database takes precedence."""
+
+    roles: dict[str, str] = field(default_factory=dict)
+    #: Allow the app without sign-in on real (not synthetic) records: only for a single-user
+    #: analyst machine that nobody else can reach.
+    allow_unauthenticated: bool = False
+
+    def __post_init__(self) -> None:
+        for email, role in self.roles.items():
+            if role not in ROLES:
+                raise ConfigError(
+                    f"[access.roles] gives {email} the role {role!r}; roles are "
+                    f"{', '.join(ROLES)}."
+                )
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything needmap needs to build a snapshot for one authority."""
+    """Everything needmap needs for one authority, as read from ``needmap.toml``."""
 
     source: Path
-    authority_code: str
-    authority_name: str
+    authority: AuthoritySettings
     ward: BoundarySource
     lsoa: BoundarySource
     deprivation: DeprivationSource
-    lookup: LookupSource | None
-    postcodes: PostcodeSource | None
-    schools: SchoolSource | None
-    records: tuple[RecordSource, ...]
-    output: Path
-    disclosure_threshold: int = 5
-    period_start: dt.date | None = None
-    period_end: dt.date | None = None
-    #: A rejection reason that hits more than this share of a file's rows stops the refresh: the
-    #: file is probably the wrong one (another authority, another code vintage), not a bit messy.
-    max_reject_share: float = 0.5
-    rereferral_window_days: int = 365
-    tile_url: str | None = None
-    tile_attribution: str | None = None
-    attribution: str = ""
-    synthetic: bool = False
-    #: ``[access.roles]``: e-mail -> role (lead, analyst, staff); the roles table in the plans
-    #: database takes precedence.
-    access_roles: dict[str, str] = field(default_factory=dict)
-    #: ``[radar]`` thresholds (keys of ``needmap.radar.RadarSettings``), checked when used.
-    radar_settings: dict[str, Any] = field(default_factory=dict)
-    #: England reference values shown beside each area (measure -> value).
-    england: dict[str, float] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def radar(self):
-        """The ``[radar]`` section as ``RadarSettings`` (unknown keys are a ConfigError)."""
-        from needmap.radar import RadarSettings
-
-        try:
-            return RadarSettings(
-                disclosure_threshold=self.disclosure_threshold, **self.radar_settings
-            )
-        except TypeError as exc:
-            raise ConfigError(
-                f"{self.source}: [radar] has an unknown key ({exc}). Valid keys: bands, "
-                "high_need_bands, flag_level, watch_level, well_reached_level, interval_level, "
-                "min_expected, overdispersion, use_clusters, cluster_alpha, permutations."
-            ) from None
+    lookup: LookupSource | None = None
+    postcodes: PostcodeSource | None = None
+    schools: SchoolSource | None = None
+    records: RecordsSettings = field(default_factory=RecordsSettings)
+    period: PeriodSettings = field(default_factory=PeriodSettings)
+    radar: RadarSettings = field(default_factory=RadarSettings)
+    zones: ZoneSettings = field(default_factory=ZoneSettings)
+    disclosure: DisclosureSettings = field(default_factory=DisclosureSettings)
+    england: EnglandFigures = field(default_factory=EnglandFigures)
+    maps: MapSettings = field(default_factory=MapSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
 
     @property
     def root(self) -> Path:
@@ -153,64 +430,58 @@ class Config:
     @property
     def rejects_folder(self) -> Path:
         """Record-level rejects stay here, on the analyst's machine; nothing else reads them."""
-        return self.output / "rejects"
+        return self.output.folder / "rejects"
 
     @property
     def snapshots_folder(self) -> Path:
-        return self.output / "snapshots"
+        return self.output.folder / "snapshots"
 
     @property
     def plans_db(self) -> Path:
-        return self.output / "needmap.sqlite"
+        return self.output.folder / "needmap.sqlite"
+
+    @property
+    def secrets_folder(self) -> Path:
+        """Local secrets (the disclosure key): never published, never in a snapshot."""
+        return self.output.folder / "secrets"
 
 
-def _section(raw: dict[str, Any], name: str, src: Path, required: bool = True) -> dict[str, Any]:
-    value = raw
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            if required:
-                raise ConfigError(
-                    f"{src}: section [{name}] is missing. Add it; see the documented "
-                    "needmap.toml in the project root for every key."
-                )
-            return {}
-        value = value[part]
-    if not isinstance(value, dict):
-        raise ConfigError(f"{src}: [{name}] must be a table of keys, found {type(value).__name__}.")
-    return value
+#: TOML section -> (field of Config, dataclass). ``records`` and ``access`` have nested tables.
+SECTIONS: dict[str, tuple[str, type]] = {
+    "authority": ("authority", AuthoritySettings),
+    "boundaries.ward": ("ward", BoundarySource),
+    "boundaries.lsoa": ("lsoa", BoundarySource),
+    "deprivation": ("deprivation", DeprivationSource),
+    "lookup": ("lookup", LookupSource),
+    "postcodes": ("postcodes", PostcodeSource),
+    "schools": ("schools", SchoolSource),
+    "records": ("records", RecordsSettings),
+    "period": ("period", PeriodSettings),
+    "radar": ("radar", RadarSettings),
+    "zones": ("zones", ZoneSettings),
+    "disclosure": ("disclosure", DisclosureSettings),
+    "england": ("england", EnglandFigures),
+    "maps": ("maps", MapSettings),
+    "output": ("output", OutputSettings),
+    "access": ("access", AccessSettings),
+}
+REQUIRED = ("authority", "boundaries.ward", "boundaries.lsoa", "deprivation")
+#: Sections written as an empty table or left out: the feature is off.
+OPTIONAL_SOURCES = ("lookup", "postcodes", "schools")
 
 
-def _get(sec: dict[str, Any], key: str, name: str, src: Path, default: Any = ...) -> Any:
-    if key in sec:
-        return sec[key]
-    if default is ...:
-        raise ConfigError(f"{src}: key '{key}' is missing from [{name}]. Add {key} = \"...\".")
-    return default
-
-
-def _path(root: Path, value: Any, name: str, src: Path) -> Path:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{src}: [{name}] path must be a non-empty string, found {value!r}.")
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else (root / p)
-
-
-def _date(value: Any, key: str, src: Path) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(
-            f"{src}: [period] {key} = {value!r} is not a date. Write it as YYYY-MM-DD, "
-            "e.g. 2024-04-01."
-        ) from None
+# -- loading ------------------------------------------------------------------------------------
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and check a needmap TOML file; paths become absolute, relative to the file."""
+    """Read and check a needmap TOML file; paths become absolute, relative to the file.
+
+    Raises
+    ------
+    ConfigError
+        For a missing file, invalid TOML, a missing section or key, an unknown key (the message
+        lists the valid ones), a value of the wrong type or out of range.
+    """
     src = Path(path).expanduser().resolve()
     if not src.is_file():
         raise ConfigError(
@@ -219,129 +490,240 @@ def load_config(path: str | Path) -> Config:
         )
     try:
         raw = tomllib.loads(src.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{src}: not UTF-8 text. Save the config as UTF-8.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{src}: not valid TOML ({exc}). Fix the line it names.") from None
+    return parse_config(raw, src)
+
+
+def parse_config(raw: dict[str, Any], src: Path) -> Config:
+    """Build a :class:`Config` from parsed TOML (``src`` names the file in errors)."""
     root = src.parent
-
-    auth = _section(raw, "authority", src)
-
-    def boundary(level: str) -> BoundarySource:
-        name = f"boundaries.{level}"
-        sec = _section(raw, name, src)
-        return BoundarySource(
-            path=_path(root, _get(sec, "path", name, src), name, src),
-            code_column=_get(sec, "code_column", name, src),
-            name_column=_get(sec, "name_column", name, src),
-            layer=sec.get("layer"),
-            authority_column=sec.get("authority_column"),
+    top = {name.split(".")[0] for name in SECTIONS}
+    unknown = sorted(set(raw) - top)
+    if unknown:
+        raise ConfigError(
+            f"{src}: unknown section [{unknown[0]}]. Valid sections: "
+            f"{', '.join(f'[{s}]' for s in SECTIONS)}."
         )
+    boundaries = raw.get("boundaries", {})
+    if isinstance(boundaries, dict):
+        extra = sorted(set(boundaries) - {"ward", "lsoa"})
+        if extra:
+            raise ConfigError(
+                f"{src}: unknown section [boundaries.{extra[0]}]. Valid: [boundaries.ward], "
+                "[boundaries.lsoa]."
+            )
+    values: dict[str, Any] = {"source": src}
+    for name, (attr, cls) in SECTIONS.items():
+        section = _section(raw, name, src)
+        if section is None:
+            if name in REQUIRED:
+                raise ConfigError(
+                    f"{src}: section [{name}] is missing. Add it; the documented needmap.toml in "
+                    "the project root shows every key."
+                )
+            continue
+        if name in OPTIONAL_SOURCES and not section.get("path"):
+            if set(section) - {"path"}:
+                raise ConfigError(
+                    f"{src}: [{name}] has keys but no path. Add path = \"...\" or remove the "
+                    "section."
+                )
+            continue
+        if name == "records":
+            values[attr] = _records(section, root, src)
+        else:
+            values[attr] = build_section(cls, section, name, src, root)
+    return Config(**values)
 
-    ward, lsoa = boundary("ward"), boundary("lsoa")
-    dep = _section(raw, "deprivation", src)
-    deprivation = DeprivationSource(
-        path=_path(root, _get(dep, "path", "deprivation", src), "deprivation", src),
-        vintage=_get(dep, "vintage", "deprivation", src),
-        lsoa_vintage=_get(dep, "lsoa_vintage", "deprivation", src),
-        code_column=_get(dep, "code_column", "deprivation", src),
-        children_column=_get(dep, "children_column", "deprivation", src),
-        children_age_band=_get(dep, "children_age_band", "deprivation", src),
-        population_column=_get(dep, "population_column", "deprivation", src),
-        imd_rank_column=_get(dep, "imd_rank_column", "deprivation", src),
-        idaci_rank_column=_get(dep, "idaci_rank_column", "deprivation", src),
-        imd_score_column=dep.get("imd_score_column"),
-        idaci_score_column=dep.get("idaci_score_column"),
-        imd_decile_column=dep.get("imd_decile_column"),
-        idaci_decile_column=dep.get("idaci_decile_column"),
-        national_areas=int(dep.get("national_areas", 32844)),
-        sheet=dep.get("sheet"),
-        authority_column=dep.get("authority_column"),
-    )
 
-    lk = _section(raw, "lookup", src, required=False)
-    lookup = None
-    if lk.get("path"):
-        lookup = LookupSource(
-            path=_path(root, lk["path"], "lookup", src),
-            lsoa_column=_get(lk, "lsoa_column", "lookup", src),
-            ward_column=_get(lk, "ward_column", "lookup", src),
+def _section(raw: dict[str, Any], name: str, src: Path) -> dict[str, Any] | None:
+    value: Any = raw
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{src}: [{name}] must be a table of keys, found {_type_word(value)} {value!r}."
         )
+    return value
 
-    pc = _section(raw, "postcodes", src, required=False)
-    postcodes = None
-    if pc.get("path"):
-        postcodes = PostcodeSource(
-            path=_path(root, pc["path"], "postcodes", src),
-            postcode_column=pc.get("postcode_column", "postcode"),
-            easting_column=pc.get("easting_column", "eastings"),
-            northing_column=pc.get("northing_column", "northings"),
-            lsoa_column=pc.get("lsoa_column"),
-            ward_column=pc.get("ward_column"),
+
+def build_section(cls: type, section: dict[str, Any], name: str, src: Path,
+                  root: Path | None = None) -> Any:
+    """Check ``section`` against the fields of ``cls`` and build it.
+
+    Unknown keys, missing required keys and values of the wrong type are ``ConfigError``.
+    """
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "kind"}
+    unknown = sorted(set(section) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{src}: [{name}] has an unknown key '{unknown[0]}'. Valid keys: "
+            f"{', '.join(fields)}."
         )
+    kwargs = {}
+    for key, f in fields.items():
+        if key in section:
+            kwargs[key] = _check_value(section[key], hints[key], f"[{name}] {key}", src,
+                                       root or src.parent)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{src}: key '{key}' is missing from [{name}]. Add {key} = ...")
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
 
-    sc = _section(raw, "schools", src, required=False)
-    schools = None
-    if sc.get("path"):
-        schools = SchoolSource(
-            path=_path(root, sc["path"], "schools", src),
-            **{k: v for k, v in sc.items() if k != "path"},
-        )
 
-    rec = _section(raw, "records", src, required=False)
-    records: list[RecordSource] = []
+def _records(section: dict[str, Any], root: Path, src: Path) -> RecordsSettings:
+    rest = {k: v for k, v in section.items() if k not in ("referrals", "engagement")}
+    base = build_section(RecordsSettings, rest, "records", src, root)
+    lists: dict[str, tuple[RecordSource, ...]] = {}
     for kind in ("referrals", "engagement"):
-        entries = rec.get(kind, [])
-        if isinstance(entries, (str, dict)):
+        entries = section.get(kind, [])
+        if isinstance(entries, str | dict):
             entries = [entries]
-        for entry in entries:
+        if not isinstance(entries, list):
+            raise ConfigError(
+                f"{src}: [records] {kind} must be a list of paths or of tables "
+                f"{{ path = \"...\", sheet = \"...\" }}, found {_type_word(entries)}."
+            )
+        out = []
+        for i, entry in enumerate(entries, start=1):
             if isinstance(entry, str):
                 entry = {"path": entry}
-            records.append(
-                RecordSource(
-                    path=_path(root, entry.get("path"), f"records.{kind}", src),
-                    kind=kind,
-                    sheet=entry.get("sheet"),
+            if not isinstance(entry, dict):
+                raise ConfigError(
+                    f"{src}: [records] {kind} entry {i} must be a path or a table "
+                    f"{{ path = \"...\", sheet = \"...\" }}, found {_type_word(entry)}."
                 )
+            source = build_section(RecordSource, entry, f"records.{kind}", src, root)
+            out.append(dataclasses.replace(source, kind=kind))
+        lists[kind] = tuple(out)
+    return dataclasses.replace(base, **lists)
+
+
+def _type_word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, dt.date):
+        return "a date"
+    return type(value).__name__
+
+
+def _check_value(value: Any, hint: Any, where: str, src: Path, root: Path) -> Any:
+    """``value`` as the type ``hint`` declares, or a ConfigError naming ``where``."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None or (value == "" and type(None) in args):
+            return None
+        errors = []
+        for option in options:
+            try:
+                return _check_value(value, option, where, src, root)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(
+                f"{src}: {where} must be one of {', '.join(map(repr, args))}, found {value!r}."
             )
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{src}: {where} must be true or false, found {_type_word(value)} {value!r}."
+            )
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(
+                f"{src}: {where} must be a whole number, found {_type_word(value)} {value!r}."
+            )
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{src}: {where} must be a number, found {_type_word(value)} {value!r}."
+            )
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{src}: {where} must be a finite number, found {value!r}.")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{src}: {where} must be text in quotes, found {_type_word(value)} {value!r}."
+            )
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(
+                f"{src}: {where} must be a path in quotes, found {_type_word(value)} {value!r}."
+            )
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else root / p
+    if hint is dt.date:
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(
+                f"{src}: {where} = {value!r} is not a date. Write it as YYYY-MM-DD, e.g. "
+                "2024-04-01."
+            ) from None
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{src}: {where} must be a table, found {_type_word(value)}.")
+        kt, vt = args
+        return {_check_value(k, kt, where, src, root): _check_value(v, vt, f"{where}.{k}", src,
+                                                                     root)
+                for k, v in value.items()}
+    raise ConfigError(f"{src}: {where}: values of type {hint} cannot be set in the config.")
 
-    out = _section(raw, "output", src, required=False)
-    disc = _section(raw, "disclosure", src, required=False)
-    per = _section(raw, "period", src, required=False)
-    maps = _section(raw, "maps", src, required=False)
-    threshold = disc.get("threshold", 5)
-    if not isinstance(threshold, int) or threshold < 0:
-        raise ConfigError(
-            f"{src}: [disclosure] threshold must be a whole number >= 0 (counts 1..threshold "
-            f"are suppressed; DfE's rule is 5), found {threshold!r}."
-        )
-    start = _date(per.get("start"), "start", src)
-    end = _date(per.get("end"), "end", src)
-    if start and end and start > end:
-        raise ConfigError(f"{src}: [period] start {start} is after end {end}. Swap them.")
 
-    return Config(
-        source=src,
-        authority_code=_get(auth, "code", "authority", src),
-        authority_name=_get(auth, "name", "authority", src),
-        ward=ward,
-        lsoa=lsoa,
-        deprivation=deprivation,
-        lookup=lookup,
-        postcodes=postcodes,
-        schools=schools,
-        records=tuple(records),
-        output=_path(root, out.get("folder", "output"), "output", src),
-        disclosure_threshold=threshold,
-        period_start=start,
-        period_end=end,
-        max_reject_share=float(rec.get("max_reject_share", 0.5)),
-        rereferral_window_days=int(rec.get("rereferral_window_days", 365)),
-        tile_url=maps.get("tile_url") or None,
-        tile_attribution=maps.get("tile_attribution") or None,
-        attribution=maps.get("attribution", ""),
-        synthetic=bool(rec.get("synthetic", False)),
-        access_roles={str(k): str(v) for k, v in
-                      _section(raw, "access", src, required=False).get("roles", {}).items()},
-        radar_settings=dict(_section(raw, "radar", src, required=False)),
-        england={k: float(v) for k, v in _section(raw, "england", src, required=False).items()},
-        raw=raw,
-    )
+__all__ = [
+    "DFE_THRESHOLD",
+    "GSS",
+    "LEVELS",
+    "ROLES",
+    "AccessSettings",
+    "AuthoritySettings",
+    "BoundarySource",
+    "Config",
+    "DeprivationSource",
+    "DisclosureSettings",
+    "EnglandFigures",
+    "LookupSource",
+    "MapSettings",
+    "OutputSettings",
+    "PeriodSettings",
+    "PostcodeSource",
+    "RadarSettings",
+    "RecordSource",
+    "RecordsSettings",
+    "SchoolSource",
+    "ZoneSettings",
+    "build_section",
+    "load_config",
+    "parse_config",
+]

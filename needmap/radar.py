@@ -55,13 +55,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from needmap import stats
+from needmap.config import RadarSettings
 from needmap.errors import ConfigError, InputError, NeedmapError
 
 __all__ = [
@@ -112,98 +112,6 @@ OUTPUT_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class RadarSettings:
-    """Thresholds of the radar; the defaults are the documented method.
-
-    Parameters
-    ----------
-    bands : int
-        Number of within-authority need bands (5 = fifths).
-    high_need_bands : int
-        How many of the most deprived bands count as high need (2 = top two fifths).
-    flag_level : float
-        Funnel coverage that alone justifies the strong flag (0.998, about 3 standard errors).
-    watch_level : float
-        Funnel coverage for weaker evidence and, with cluster support, the strong flag (0.95).
-    well_reached_level : float
-        Funnel coverage above which engagement is called well reached.
-    interval_level : float
-        Coverage of each area's Byar interval for its ratio.
-    min_expected : float
-        Areas expecting fewer events than this are "too few to judge".
-    overdispersion : {"additive", "multiplicative", "none"}
-        How limits widen when the z-scores are over-dispersed (Spiegelhalter 2005).
-    overdispersion_alpha : float
-        Significance level of the chi-square test that decides whether to widen.
-    winsor : float
-        Share of z-scores winsorised at each end before estimating over-dispersion.
-    use_clusters : bool
-        Compute local Moran clusters and let them support a 95%-level flag.
-    cluster_alpha : float
-        False-discovery rate for the local Moran p-values.
-    permutations : int
-        Conditional permutations for the local Moran p-values.
-    disclosure_threshold : int
-        Counts from 1 to this value never appear in a reason.
-    robust : bool
-        Refit the expected rates once without areas beyond the ``flag_level`` limits.
-    """
-
-    bands: int = 5
-    high_need_bands: int = 2
-    flag_level: float = 0.998
-    watch_level: float = 0.95
-    well_reached_level: float = 0.95
-    interval_level: float = 0.95
-    min_expected: float = 5.0
-    overdispersion: Literal["additive", "multiplicative", "none"] = "additive"
-    overdispersion_alpha: float = 0.05
-    winsor: float = 0.10
-    use_clusters: bool = True
-    cluster_alpha: float = 0.05
-    permutations: int = 999
-    disclosure_threshold: int = 5
-    robust: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.bands, int) or self.bands < 2:
-            raise ConfigError(f"radar bands must be an integer of at least 2; got {self.bands!r}")
-        if not 1 <= self.high_need_bands < self.bands:
-            raise ConfigError(
-                f"radar high_need_bands must be from 1 to bands - 1 = {self.bands - 1}; "
-                f"got {self.high_need_bands!r}"
-            )
-        for name in ("flag_level", "watch_level", "well_reached_level", "interval_level"):
-            value = getattr(self, name)
-            if not 0.5 < value < 1.0:
-                raise ConfigError(
-                    f"radar {name} must be a coverage between 0.5 and 1 (e.g. 0.95); got {value!r}"
-                )
-        if self.watch_level > self.flag_level:
-            raise ConfigError(
-                f"radar watch_level ({self.watch_level}) must not exceed flag_level "
-                f"({self.flag_level}): weaker evidence needs the narrower funnel"
-            )
-        if self.overdispersion not in OVERDISPERSION:
-            raise ConfigError(
-                f"radar overdispersion must be one of {', '.join(OVERDISPERSION)}; "
-                f"got {self.overdispersion!r}"
-            )
-        if self.min_expected < 0 or not 0 <= self.winsor < 0.5:
-            raise ConfigError(
-                "radar min_expected must be >= 0 and winsor in [0, 0.5); "
-                f"got {self.min_expected!r} and {self.winsor!r}"
-            )
-        if not 0 < self.cluster_alpha < 1 or not 0 < self.overdispersion_alpha < 1:
-            raise ConfigError("radar cluster_alpha and overdispersion_alpha must be in (0, 1)")
-        if self.permutations < 99 or self.disclosure_threshold < 0:
-            raise ConfigError(
-                "radar permutations must be at least 99 and disclosure_threshold >= 0; "
-                f"got {self.permutations!r} and {self.disclosure_threshold!r}"
-            )
-
-
 class RadarModel:
     """Expected counts from need, funnel limits and classes for one measure.
 
@@ -252,13 +160,14 @@ class RadarModel:
         measure: str = "families_engaged",
         *,
         need: str = "idaci_score",
-        method: Literal["indirect", "poisson"] = "indirect",
+        method: Literal["indirect", "poisson"] | None = None,
         level: Literal["lsoa", "ward"] = "lsoa",
         exposure: str = "children",
         covariates: Sequence[str] | None = None,
         kind: Literal["engagement", "referrals"] | None = None,
         settings: RadarSettings | None = None,
         random_state: int | None = None,
+        disclosure_threshold: int = 5,
     ) -> None:
         self.measure = measure
         self.need = need
@@ -269,10 +178,14 @@ class RadarModel:
         self.kind = kind
         self.settings = settings
         self.random_state = random_state
+        self.disclosure_threshold = disclosure_threshold
 
     # -- parameters -------------------------------------------------------------------------
     def _settings(self) -> RadarSettings:
         return self.settings if self.settings is not None else RadarSettings()
+
+    def _method(self) -> str:
+        return self.method if self.method is not None else self._settings().method
 
     def _kind(self) -> str:
         if self.kind is not None:
@@ -283,7 +196,7 @@ class RadarModel:
         return list(self.covariates) if self.covariates is not None else [self.need]
 
     def _check_params(self) -> None:
-        if self.method not in METHODS:
+        if self._method() not in METHODS:
             raise ConfigError(
                 f"radar method must be one of {', '.join(METHODS)}; got {self.method!r}"
             )
@@ -370,13 +283,13 @@ class RadarModel:
         self.band_rates_ = (events / exposure.where(exposure > 0)).fillna(self.authority_rate_)
         self.band_rates_.name = f"{self.measure}_per_child"
         self.regressor_ = None
-        if self.method == "poisson":
+        if self._method() == "poisson":
             self.regressor_ = self._fit_poisson(table[keep], observed[keep], children[keep])
 
     def _required_columns(self) -> list[str]:
         code, name = LEVEL_COLUMNS[self.level]
         cols = [code, name, self.exposure, self.need, self.measure]
-        if self.method == "poisson":
+        if self._method() == "poisson":
             cols += [c for c in self._covariates() if c not in cols]
         return cols
 
@@ -407,7 +320,7 @@ class RadarModel:
 
     def _expected(self, table: pd.DataFrame) -> np.ndarray:
         children = table[self.exposure].to_numpy(dtype=float)
-        if self.method == "poisson":
+        if self._method() == "poisson":
             x = table[self._covariates()].to_numpy(dtype=float)
             rate = self.regressor_.predict(x)
         else:
@@ -565,12 +478,12 @@ class RadarModel:
             need_text = f"Need: {need_word} in {row.need_band_label}"
             if np.isfinite(row.need_pctile):
                 need_text += f" ({_national_words(row.need_pctile)})"
-            count_text = _count_words(row.observed, expected, one, many, s.disclosure_threshold)
+            count_text = _count_words(row.observed, expected, one, many, self.disclosure_threshold)
 
             if not enough:
                 flag = FLAG_TOO_FEW
                 evidence = (
-                    f"{_count_only(row.observed, one, many, s.disclosure_threshold)} against "
+                    f"{_count_only(row.observed, one, many, self.disclosure_threshold)} against "
                     f"{_num(expected)} expected: too few to judge"
                 )
             elif high_need and low_strong:
@@ -633,7 +546,7 @@ def find_off_the_radar(
     level: Literal["lsoa", "ward"] = "lsoa",
     measure: str = "families_engaged",
     need: str = "idaci_score",
-    method: Literal["indirect", "poisson"] = "indirect",
+    method: Literal["indirect", "poisson"] | None = None,
     settings: RadarSettings | None = None,
     authority_name: str = "the authority",
     period_column: str | None = None,
@@ -665,7 +578,7 @@ def find_referral_anomalies(
     level: Literal["lsoa", "ward"] = "lsoa",
     measure: str = "referrals",
     need: str = "idaci_score",
-    method: Literal["indirect", "poisson"] = "indirect",
+    method: Literal["indirect", "poisson"] | None = None,
     settings: RadarSettings | None = None,
     authority_name: str = "the authority",
     period_column: str | None = None,
@@ -934,7 +847,6 @@ def flags_table(
     level: Literal["lsoa", "ward"] = "lsoa",
     measure: Literal["engagement", "referrals"] = "engagement",
     settings: RadarSettings | None = None,
-    method: Literal["indirect", "poisson"] = "poisson",
     full: bool = False,
 ) -> pd.DataFrame:
     """The flags of a snapshot as shared with people: ranked, small counts suppressed.
@@ -947,16 +859,14 @@ def flags_table(
 
     threshold = int(snapshot.manifest.get("disclosure_threshold", 5))
     settings = settings or RadarSettings()
-    if settings.disclosure_threshold != threshold:
-        settings = replace(settings, disclosure_threshold=threshold)
     areas = snapshot.areas(level)
     name = snapshot.manifest.get("authority_name", "the authority")
-    if measure == "engagement":
-        table = find_off_the_radar(areas, level=level, method=method, settings=settings,
-                                   authority_name=name)
-    else:
-        table = find_referral_anomalies(areas, level=level, method=method, settings=settings,
-                                        authority_name=name)
+    model = RadarModel(
+        "families_engaged" if measure == "engagement" else "referrals", level=level,
+        method=settings.method, kind=measure, settings=settings,
+        random_state=settings.random_state, disclosure_threshold=threshold,
+    )
+    table = model.fit(areas).flags(areas, authority_name=name)
     order = {FLAG_OFF_RADAR: 0, FLAG_HIDDEN_NEED: 0, FLAG_FRONT_DOOR: 1, FLAG_WATCH: 2,
              FLAG_AS_EXPECTED: 3, FLAG_WELL_REACHED: 4, FLAG_TOO_FEW: 5}
     table = table.assign(_order=table["flag"].map(order).fillna(9))

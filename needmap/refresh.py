@@ -86,10 +86,10 @@ def load_geography(
 ) -> Geography:
     """Boundaries, deprivation, LSOA -> ward lookup and postcodes, checked against each other."""
     step("boundaries")
-    wards = read_boundaries(config.ward, level="ward", authority_code=config.authority_code)
+    wards = read_boundaries(config.ward, level="ward", authority_code=config.authority.code)
     lsoa = read_boundaries(config.lsoa, level="lsoa")
     step("deprivation")
-    dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
+    dep = read_deprivation(config.deprivation, authority_code=config.authority.code)
     if config.deprivation.authority_column:
         in_dep = lsoa["lsoa_code"].isin(dep["lsoa_code"])
         _check_lsoas_inside(lsoa[~in_dep], wards, config)
@@ -105,7 +105,7 @@ def load_geography(
     if lsoa.empty:
         raise InputError(
             f"{config.lsoa.path}: no LSOA matches the deprivation file's "
-            f"{config.authority_code} rows. Check the file is for {config.authority_name}, "
+            f"{config.authority.code} rows. Check the file is for {config.authority.name}, "
             "its LSOA vintage matches the deprivation file, and the [authority] code."
         )
     step("lookup")
@@ -125,7 +125,7 @@ def locate(batch: RecordBatch, geo: Geography, config: Config,
         wards=geo.wards,
         postcodes=geo.postcodes,
         path=batch.path,
-        max_reject_share=config.max_reject_share,
+        max_reject_share=config.records.max_reject_share,
         column_names=batch.columns,
     )
     if rejects:
@@ -165,8 +165,8 @@ def refresh(
         step("records")
         batches: list[RecordBatch] = [
             read_records(src.path, src.kind, sheet=src.sheet,
-                         max_reject_share=config.max_reject_share, today=today)
-            for src in config.records
+                         max_reject_share=config.records.max_reject_share, today=today)
+            for src in config.records.sources
         ]
         step("geocode")
         located: dict[str, list[pd.DataFrame]] = {k: [] for k in KINDS}
@@ -184,9 +184,9 @@ def refresh(
             wards,
             referrals,
             engagement,
-            start=start or config.period_start,
-            end=end or config.period_end,
-            rereferral_window_days=config.rereferral_window_days,
+            start=start or config.period.start,
+            end=end or config.period.end,
+            rereferral_window_days=config.records.rereferral_window_days,
         )
         caught = [str(w.message) for w in seen if issubclass(w.category, NeedmapWarning)]
     for message in caught:
@@ -199,19 +199,19 @@ def refresh(
     ]
     manifest = {
         "needmap_version": __version__,
-        "authority_code": config.authority_code,
-        "authority_name": config.authority_name,
+        "authority_code": config.authority.code,
+        "authority_name": config.authority.name,
         "config": _rel(config.source, config.root),
         "deprivation_vintage": config.deprivation.vintage,
         "lsoa_vintage": config.deprivation.lsoa_vintage,
         "children_age_band": config.deprivation.children_age_band,
         "lookup_method": str(lookup["lookup_method"].iloc[0]),
-        "disclosure_threshold": config.disclosure_threshold,
-        "synthetic_records": config.synthetic,
-        "england": config.england,
-        "tile_url": config.tile_url,
-        "tile_attribution": config.tile_attribution,
-        "attribution": config.attribution or DEFAULT_ATTRIBUTION,
+        "disclosure_threshold": config.disclosure.threshold,
+        "synthetic_records": config.records.synthetic,
+        "england": config.england.as_dict(),
+        "tile_url": config.maps.tile_url,
+        "tile_attribution": config.maps.tile_attribution,
+        "attribution": config.maps.attribution or DEFAULT_ATTRIBUTION,
         "n_wards": len(ind.ward),
         "n_lsoas": len(ind.lsoa),
         "children_total": float(ind.lsoa["children"].sum()),
@@ -253,7 +253,7 @@ def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NeedmapWarning)
         geo = load_geography(config)
-    batch = read_records(path, kind, sheet=sheet, max_reject_share=config.max_reject_share,
+    batch = read_records(path, kind, sheet=sheet, max_reject_share=config.records.max_reject_share,
                          today=today)
     return locate(batch, geo, config, path.name)[1]
 
@@ -300,7 +300,7 @@ def _check_lsoas_inside(
         codes = sorted(inside["lsoa_code"])
         raise InputError(
             f"{config.deprivation.path}, column '{config.deprivation.code_column}': "
-            f"{len(codes)} LSOA(s) inside {config.authority_name}'s wards have no deprivation "
+            f"{len(codes)} LSOA(s) inside {config.authority.name}'s wards have no deprivation "
             f"row, e.g. {', '.join(codes[:3])}. Use a complete deprivation file of the same LSOA "
             f"vintage as {config.lsoa.path.name} ({config.deprivation.lsoa_vintage})."
         )
@@ -330,7 +330,7 @@ def _input_files(config: Config) -> list[tuple[str, Path]]:
         files.append(("postcodes", config.postcodes.path))
     if config.schools:
         files.append(("schools", config.schools.path))
-    files += [(f"records.{r.kind}", r.path) for r in config.records]
+    files += [(f"records.{r.kind}", r.path) for r in config.records.sources]
     return files
 
 

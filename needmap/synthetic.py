@@ -161,7 +161,7 @@ def generate(
     rng = np.random.default_rng(seed)
     start, stop = default_window(years, end)
     lsoa = read_boundaries(config.lsoa, level="lsoa")
-    dep = read_deprivation(config.deprivation, authority_code=config.authority_code)
+    dep = read_deprivation(config.deprivation, authority_code=config.authority.code)
     areas = lsoa[["lsoa_code"]].merge(dep, on="lsoa_code", how="inner")
     pcs = read_postcodes(config.postcodes)
     pcs["lsoa_code"] = points_in_areas(

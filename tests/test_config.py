@@ -97,6 +97,44 @@ def test_config_errors_name_the_section(tmp_path):
 
 def test_demo_config_reads(demo_config_path):
     c = load_config(demo_config_path)
-    assert c.authority_code == "E08000004" and c.disclosure_threshold == 5
+    assert c.authority.code == "E08000004" and c.disclosure.threshold == 5
     assert c.deprivation.vintage == "IoD2019" and c.lookup is not None
-    assert [r.kind for r in c.records] == ["referrals", "engagement"]
+    assert [r.kind for r in c.records.sources] == ["referrals", "engagement"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # A bool is not a number, and text is not a whole number.
+        ("threshold = 5 ", "threshold = true ", r"\[disclosure\] threshold must be a whole "
+         r"number, found a true/false value True"),
+        ("threshold = 5 ", 'threshold = "5" ', r"\[disclosure\] threshold must be a whole number"),
+        # The DfE rule is the minimum.
+        ("threshold = 5 ", "threshold = 3 ", r"threshold must be a whole number >= 5"),
+        # Unknown keys are refused with the list of valid ones.
+        ("bands = 5 ", "bandz = 5 ", r"\[radar\] has an unknown key 'bandz'. Valid keys: method, "
+         r"bands"),
+        ("[schools]\n", "[schools]\nphase = 1\n", r"\[schools\] has an unknown key 'phase'"),
+        ("[output]\n", "[outputs]\n", r"unknown section \[outputs\]"),
+        ("flag_level = 0.998", "flag_level = 2", r"\[radar\] flag_level must be a coverage"),
+        ('start = "2022-10-01"', 'start = "1 Oct 2022"', r"\[period\] start = '1 Oct 2022' is "
+         "not a date"),
+        ('code = "E08000004"', 'code = "Oldham"', r"\[authority\] code must be a GSS code"),
+        ("synthetic = true", 'synthetic = "yes"', r"\[records\] synthetic must be true or false"),
+        ("max_reject_share = 0.5", "max_reject_share = 5", r"max_reject_share must be a share"),
+    ],
+)
+def test_config_values_are_type_checked_at_load(tmp_path, old, new, message):
+    from tests.conftest import write_config
+
+    path = write_config(tmp_path, spec=f"{old}=>{new}")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_radar_settings_come_from_the_config(tmp_path):
+    from tests.conftest import write_config
+
+    path = write_config(tmp_path, spec='bands = 5 =>bands = 4 \nmethod = "poisson"\n')
+    radar = load_config(path).radar
+    assert radar.bands == 4 and radar.method == "poisson"

@@ -28,7 +28,7 @@ def test_fill_score_from_rank_interpolates():
 
 def test_oldham_deprivation(demo_config_path):
     c = load_config(demo_config_path)
-    d = read_deprivation(c.deprivation, authority_code=c.authority_code)
+    d = read_deprivation(c.deprivation, authority_code=c.authority.code)
     assert len(d) == 141 and d["children"].sum() == 52119
     # 11 Oldham LSOAs have a suppressed IDACI numerator; they get a score from their rank.
     assert d["idaci_score_from_rank"].sum() == 11

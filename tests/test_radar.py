@@ -240,8 +240,8 @@ def test_reasons_never_print_a_count_from_one_to_the_threshold(oldham):
             assert f"at least {bound}% below" in reason
     six = out[out["observed"] == 6]
     assert six["reason"].str.contains("6 families").all()
-    settings = RadarSettings(use_clusters=False, disclosure_threshold=9)
-    strict = radar.find_off_the_radar(areas, settings=settings)
+    strict = radar.RadarModel(settings=RadarSettings(use_clusters=False),
+                              disclosure_threshold=9).fit(areas).flags(areas)
     assert strict.loc[out["observed"] == 7, "reason"].str.contains("fewer than 10 families").all()
 
 

@@ -44,7 +44,7 @@ def get_snapshot() -> Snapshot:
     """The current snapshot. Only for synthetic demo records does a first run build it."""
     config = get_config()
     path = latest_path(config.snapshots_folder)
-    if path is None and not config.synthetic:
+    if path is None and not config.records.synthetic:
         # Real records are read by `needmap refresh` on the analyst's machine, never by the app.
         st.error(f"No snapshot yet in {config.snapshots_folder}. Run `needmap refresh --config "
                  f"{config.source.name}` first; the app reads snapshots only.")
@@ -148,7 +148,7 @@ def current_access():
         st.stop()
     email = str(st.user.get("email") or "")
     store = access_store()
-    access = store.access_for(email, get_config().access_roles)
+    access = store.access_for(email, get_config().access.roles)
     if st.session_state.get("_audited") != email:
         store.log(email or "(no e-mail)", "sign_in" if access.role else "refused",
                   "" if access.role else "no role")

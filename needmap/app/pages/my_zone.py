@@ -94,7 +94,8 @@ with left:
         fmap = measure_map(mine, level=level, measure=measure,
                            threshold=int(snap.manifest["disclosure_threshold"]),
                            attribution=state.attribution(snap), k=min(5, max(3, len(mine) // 3)),
-                           tiles=config.tile_url, tiles_attribution=config.tile_attribution)
+                           tiles=config.maps.tile_url,
+                           tiles_attribution=config.maps.tile_attribution)
         offline_folium(fmap, key=f"my-zone-map-{zone}-{measure}", height=480)
     except NeedmapError as exc:
         state.show_error(exc)

@@ -81,11 +81,13 @@ with tab_map:
     fmap = categorical(flagged, code_column=f"{level}_code", name_column=f"{level}_name",
                        category_column="flag", colours={f: FLAG_COLOURS[f] for f in present},
                        title="Flag", attribution=state.attribution(snap), outline=outline,
-                       tiles=config.tile_url, tiles_attribution=config.tile_attribution)
+                       tiles=config.maps.tile_url,
+                           tiles_attribution=config.maps.tile_attribution)
     offline_folium(fmap, key=f"radar-map-{level}-{measure}", height=520)
 with tab_bivariate:
     bmap = need_engagement_map(layer, level=level,
                                threshold=int(snap.manifest["disclosure_threshold"]),
                                attribution=state.attribution(snap), outline=outline,
-                               tiles=config.tile_url, tiles_attribution=config.tile_attribution)
+                               tiles=config.maps.tile_url,
+                           tiles_attribution=config.maps.tile_attribution)
     offline_folium(bmap, key=f"radar-bivariate-{level}", height=520)

@@ -40,8 +40,8 @@ layer = state.display_layer(snap.id, level)
 outline = state.outline_layer(snap.id)
 threshold = int(m["disclosure_threshold"])
 kwargs = dict(level=level, threshold=threshold, attribution=state.attribution(snap),
-              scheme=scheme, k=k, outline=outline, tiles=config.tile_url,
-              tiles_attribution=config.tile_attribution)
+              scheme=scheme, k=k, outline=outline, tiles=config.maps.tile_url,
+              tiles_attribution=config.maps.tile_attribution)
 choice: tuple = (snap.id, "overview", level, measure, scheme, k)
 try:
     if measure == CHANGE:
@@ -107,7 +107,7 @@ with tab_bivariate:
             (snap.id, "overview-bivariate", level),
             lambda: need_engagement_map(layer, level=level, threshold=threshold,
                                         attribution=state.attribution(snap), outline=outline,
-                                        tiles=config.tile_url,
-                                        tiles_attribution=config.tile_attribution),
+                                        tiles=config.maps.tile_url,
+                                        tiles_attribution=config.maps.tile_attribution),
         )
         show_prepared(bivariate, key=f"bivariate-{level}", height=560)

@@ -95,8 +95,8 @@ if plan is not None:
     summary = zone_summary(snap, plan.labels, staff=plan.staff, flags=flags)
     fmap = zone_map(state.display_layer(snap.id, level), plan.labels, level=level,
                     staff=plan.staff, locked=list(locks), attribution=state.attribution(snap),
-                    outline=state.outline_layer(snap.id), tiles=config.tile_url,
-                    tiles_attribution=config.tile_attribution)
+                    outline=state.outline_layer(snap.id), tiles=config.maps.tile_url,
+                    tiles_attribution=config.maps.tile_attribution)
     offline_folium(fmap, key=f"zones-map-{level}", height=520)
     st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
     st.dataframe(for_display(summary).rename(columns=COLUMN_LABELS), hide_index=True,
