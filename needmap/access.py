@@ -56,7 +56,8 @@ SCHEMA = (
         detail TEXT NOT NULL DEFAULT ''
     )""",
 )
-EVENTS = ("sign_in", "refused", "export", "plan_save", "plan_restore", "role_change")
+EVENTS = ("sign_in", "refused", "export", "file_check", "plan_save", "plan_restore",
+          "role_change")
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from needmap import __version__
-from needmap.errors import NeedmapError, NeedmapWarning
+from needmap.errors import InputError, NeedmapError, NeedmapWarning
 
 EXIT_USER_ERROR = 1
 
@@ -60,6 +62,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
         result = refresh(config, force=args.force, start=args.start, end=args.end, progress=step)
         bar.advance(task)
+    if result.up_to_date:
+        console.print(
+            f"Up to date: snapshot {result.manifest['snapshot_id']} was made from these same "
+            "inputs, config and period; nothing written (pass --force to write a new one).",
+            markup=False,
+        )
+        return 0
     _print_quality(console, result)
     return 0
 
@@ -71,8 +80,9 @@ def _print_quality(console, result) -> None:
     )
     console.print(
         f"{m['authority_name']} ({m['authority_code']}): {m['n_wards']} wards, {m['n_lsoas']} "
-        f"LSOAs, {m['children_total']:,.0f} children aged {m['children_age_band']}; period "
-        f"{m['period_start']} to {m['period_end']}.",
+        f"LSOAs, {m['children_total']:,.0f} children aged {m['children_age_band']}; "
+        f"{m['deprivation_vintage']} on {m['lsoa_vintage']}; period {m['period_start']} to "
+        f"{m['period_end']}.",
         markup=False,
     )
     console.print("Data quality:", markup=False)
@@ -128,49 +138,61 @@ def cmd_snapshots(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_map(args: argparse.Namespace) -> int:
-    """Write a standalone choropleth (HTML, all assets inlined) that opens with no network."""
+def _load(args: argparse.Namespace):
     from needmap.config import load_config
-    from needmap.geometry import display_geometry
-    from needmap.maps import standalone_html
     from needmap.snapshot import load_snapshot
-    from needmap.sources.boundaries import authority_outline
-    from needmap.views import attribution as credit
-    from needmap.views import measure_map
 
     config = load_config(args.config)
-    snap = load_snapshot(config.snapshots_folder)
-    layer = display_geometry(snap.areas(args.level))
-    attribution = credit(snap.manifest, full=True)
+    return config, load_snapshot(config.snapshots_folder)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Write a standalone choropleth (HTML, all assets inlined) that opens with no network."""
+    from needmap.outputs.files import write_text_atomic
+    from needmap.outputs.maps.assets import standalone_html
+    from needmap.outputs.maps.layers import display_layer, measure_map, outline_of
+
+    config, snap = _load(args)
+    display = display_layer(snap, args.level)
     m = measure_map(
-        layer, level=args.level, measure=args.measure,
-        threshold=int(snap.manifest["disclosure_threshold"]), attribution=attribution,
-        scheme=args.scheme, k=args.classes,
-        outline=authority_outline(display_geometry(snap.ward)),
+        snap, level=args.level, measure=args.measure or config.maps.measure,
+        period=args.period, scheme=args.scheme or config.maps.scheme,
+        k=args.classes or config.maps.classes, display=display,
+        outline=outline_of(display_layer(snap, "ward")),
         tiles=config.maps.tile_url, tiles_attribution=config.maps.tile_attribution,
     )
-    _write_atomic(Path(args.out), standalone_html(m))
-    print(f"Wrote {args.out}: {args.measure} by {args.level} ({len(layer)} areas).")
+    write_text_atomic(Path(args.out), standalone_html(m))
+    print(f"Wrote {args.out}: {args.measure or config.maps.measure} by {args.level} "
+          f"({len(display)} areas).")
     return 0
 
 
 def cmd_flags(args: argparse.Namespace) -> int:
-    """Flag areas where need is high but engagement (or referrals) is far below expectation."""
-    from needmap.config import load_config
-    from needmap.radar import flags_table
-    from needmap.snapshot import load_snapshot
+    """Write the off-the-radar flags (computed at refresh) of one level as CSV."""
+    from needmap.outputs.files import write_csv
+    from needmap.outputs.tables import flags_table
 
-    config = load_config(args.config)
-    snap = load_snapshot(config.snapshots_folder)
-    table = flags_table(snap, level=args.level, measure=args.measure, settings=config.radar)
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(out)
+    _, snap = _load(args)
+    table = flags_table(snap, args.level, args.measure)
+    write_csv(table, Path(args.out))
     counts = table["flag"].value_counts()
     summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
-    print(f"Wrote {out}: {len(table)} {args.level} areas ({summary}). Counts from 1 to "
-          f"{snap.manifest['disclosure_threshold']} are shown as c.")
+    print(f"Wrote {args.out}: {len(table)} {args.level} areas ({summary}). Counts from 1 to "
+          f"{snap.threshold} are shown as c.")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    """Write the whole protected table set (every published figure) as CSVs into a folder."""
+    from needmap.outputs.tables import write_protected_export
+
+    _, snap = _load(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the tables.")
+    written = write_protected_export(snap, out)
+    print(f"Wrote {len(written)} files to {out}: the protected tables of snapshot {snap.id} "
+          f"(counts from 1 to {snap.threshold} as c, every other count protected).")
     return 0
 
 
@@ -182,53 +204,82 @@ def cmd_zones(args: argparse.Namespace) -> int:
     worker's base. The CSV has area_code, area_name, zone, workload (small caseloads as c).
     --save --author NAME stores the plan as a new version in the plan database.
     """
-    from needmap.config import load_config
-    from needmap.errors import InputError
-    from needmap.plans import PlanStore, read_roster
-    from needmap.snapshot import load_snapshot
-    from needmap.workload import WORKLOAD_MEASURES, plan_zones, roster_postcodes
-    from needmap.zonepack import plan_table, zone_summary
+    from needmap.outputs.files import check_output_path, write_csv
+    from needmap.outputs.zone_tables import plan_table, zone_summary
+    from needmap.plans import PlanStore
+    from needmap.sources.geocode import read_postcodes
+    from needmap.sources.roster import read_roster
+    from needmap.workload import WORKLOAD_MEASURES, plan_zones
 
     if args.save and not (args.author or "").strip():
         raise InputError("--save needs --author NAME, who is saving the plan.")
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"--out {out}: folder {out.parent} does not exist; create it first.")
-    config = load_config(args.config)
-    snap = load_snapshot(config.snapshots_folder)
+    out = check_output_path(Path(args.out))
+    config, snap = _load(args)
     roster = read_roster(args.roster) if args.roster else None
+    postcodes = None
+    if roster is not None and (roster["base_kind"] == "postcode").any():
+        if config.postcodes is None:
+            raise InputError(f"{args.roster}: a base is a postcode, but {config.source} has no "
+                             "[postcodes] table to place it. Add one, or give bases as area "
+                             "codes or easting,northing.")
+        postcodes = read_postcodes(config.postcodes)
+    measure = args.workload or config.zones.workload
     plan = plan_zones(
-        snap, level=args.level, measure=args.workload, n_zones=args.staff, roster=roster,
-        postcodes=None if roster is None else roster_postcodes(roster, config),
-        random_state=args.seed,
+        snap, level=args.level, measure=measure,
+        n_zones=None if roster is not None else (args.staff or config.zones.staff),
+        roster=roster, postcodes=postcodes,
+        random_state=config.zones.seed if args.seed is None else args.seed,
+        tolerance=args.tolerance or config.zones.tolerance,
     )
     for message in plan.warnings:
         print(f"Warning: {message}", file=sys.stderr)
-    threshold = int(snap.manifest["disclosure_threshold"])
-    _write_atomic(out, plan_table(plan.labels, threshold).to_csv(index=False))
+    write_csv(plan_table(snap, plan.labels, level=args.level, measure=measure), out)
     unit = "LSOAs" if args.level == "lsoa" else "wards"
     print(f"Wrote {out}: {len(plan.zones)} zones of {len(plan.labels)} {unit}; workload: "
-          f"{WORKLOAD_MEASURES[args.workload].label}; seed {args.seed}.")
-    for r in zone_summary(snap, plan.labels, staff=plan.staff).itertuples(index=False):
+          f"{WORKLOAD_MEASURES[measure].label}; seed {plan.seed}.")
+    for r in zone_summary(snap, plan.labels, level=args.level,
+                          staff=plan.staff).itertuples(index=False):
         who = f"  {r.worker} ({r.fte:.1f} FTE)" if plan.staff is not None else ""
-        load = r.workload if isinstance(r.workload, str) else f"{r.workload:,.0f}"
-        dev = r.vs_target if isinstance(r.vs_target, str) else f"{r.vs_target:+.1%}"
-        print(f"  zone {r.zone}{who}: {r.n_areas} {unit}, workload {load} "
+        dev = f"{r.vs_target:+.1%}" if pd.notna(r.vs_target) else "-"
+        print(f"  zone {r.zone}{who}: {r.n_areas} {unit}, workload {r.workload:,.0f} "
               f"(target {r.target:,.0f}, {dev})")
     if args.save:
         plan_id = PlanStore(config.plans_db).save_plan(
-            plan.labels, author=args.author, note=args.note or "", roster=roster)
+            plan.labels, author=args.author, note=args.note or "", roster=roster,
+            level=args.level, measure=measure, snapshot_id=snap.id)
         print(f"Saved as plan {plan_id} in {config.plans_db}.")
     return 0
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def cmd_pack(args: argparse.Namespace) -> int:
+    """Write the printable zone pack (HTML) of one zone of the latest saved plan (or --plan)."""
+    from needmap.outputs.files import write_text_atomic
+    from needmap.outputs.pack import zone_pack_html
+    from needmap.outputs.zone_tables import plan_level
+    from needmap.plans import PlanStore
+
+    config, snap = _load(args)
+    store = PlanStore(config.plans_db)
+    plan = store.load_plan(args.plan) if args.plan else store.latest_plan()
+    if plan is None:
+        raise InputError(f"No zone plan saved in {config.plans_db}. Save one with needmap zones "
+                         "--save --author NAME, or on the Zones page.")
+    level = plan_level(snap, plan)
+    html = zone_pack_html(
+        snap, plan.areas, args.zone, level=level, staff=plan.staff,
+        flags=snap.flags(level, "engagement"),
+        plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}",
+    )
+    write_text_atomic(Path(args.out), html)
+    print(f"Wrote {args.out}: zone {args.zone} of plan {plan.plan_id}.")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from needmap.config import MapSettings, ZoneSettings
+    from needmap.outputs.maps.classes import SCHEMES
+
+    maps, zones = MapSettings(), ZoneSettings()
     parser = argparse.ArgumentParser(
         prog="needmap",
         description="Map need, referrals and early-help reach by ward and LSOA.",
@@ -245,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("refresh", cmd_refresh)
     p.add_argument("--force", action="store_true",
-                   help="allow a snapshot of an earlier period to become current")
+                   help="allow a snapshot of an earlier period to become current, or write a "
+                   "new snapshot when no input changed")
     p.add_argument("--start", type=_date, help="period start (YYYY-MM-DD); default from config")
     p.add_argument("--end", type=_date, help="period end (YYYY-MM-DD); default from config")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -258,12 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("snapshots", cmd_snapshots)
 
     p = add("map", cmd_map)
-    p.add_argument("--measure", default="referral_rate", help="e.g. referral_rate, reach_rate, "
-                   "idaci_pctile (see docs/indicators.md)")
+    p.add_argument("--measure", help=f"e.g. referral_rate, reach_rate, idaci_pctile (default "
+                   f"[maps] measure, {maps.measure}; see docs/indicators.md)")
     p.add_argument("--level", choices=["lsoa", "ward"], default="lsoa")
-    p.add_argument("--scheme", choices=["quantiles", "natural_breaks", "equal_interval"],
-                   default="quantiles")
-    p.add_argument("--classes", type=int, default=5)
+    p.add_argument("--period", help="a published period: a quarter (2025Q3), a financial year "
+                   "(FY2024-25) or the configured period (default)")
+    p.add_argument("--scheme", choices=list(SCHEMES), help=f"default [maps] scheme, {maps.scheme}")
+    p.add_argument("--classes", type=int, help=f"3 to 9; default [maps] classes, {maps.classes}")
     p.add_argument("--out", default="map.html")
 
     p = add("flags", cmd_flags)
@@ -272,20 +325,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="engagement: off the radar; referrals: hidden need / front-door pressure")
     p.add_argument("--out", default="flags.csv")
 
+    p = add("tables", cmd_tables)
+    p.add_argument("--out", default="tables", help="folder for tables.csv, areas.csv, "
+                   "periods.csv and manifest.json")
+
     p = add("zones", cmd_zones)
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--staff", type=int, help="number of equal-FTE zones")
     who.add_argument("--roster", help="roster CSV: name, fte, optional base")
     p.add_argument("--level", choices=["lsoa", "ward"], default="lsoa")
-    p.add_argument("--workload", choices=["children_need", "caseload"], default="children_need",
-                   help="children_need: children x (1 + IDACI); caseload: referrals + families "
-                   "engaged")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same plan")
+    p.add_argument("--workload", choices=["children_need", "caseload"],
+                   help=f"children_need: children x (1 + IDACI); caseload: referrals + families "
+                   f"engaged (default [zones] workload, {zones.workload})")
+    p.add_argument("--seed", type=int, help=f"same seed, same plan (default {zones.seed})")
+    p.add_argument("--tolerance", type=float, help=f"accepted deviation from target (default "
+                   f"{zones.tolerance})")
     p.add_argument("--out", default="zones.csv")
     p.add_argument("--save", action="store_true", help="store the plan in the plan database")
     p.add_argument("--author", help="who saves the plan (with --save)")
     p.add_argument("--note", default="", help="why (with --save)")
+
+    p = add("pack", cmd_pack)
+    p.add_argument("--zone", type=int, required=True, help="the zone number")
+    p.add_argument("--plan", type=int, help="a saved plan id (default: the latest)")
+    p.add_argument("--out", default="zone_pack.html")
     return parser
+
+
+EXIT_USAGE = 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)

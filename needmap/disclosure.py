@@ -1,180 +1,286 @@
-"""Small-number suppression, applied to everything that leaves the package.
+"""The protected table set: every figure needmap publishes, protected once per refresh.
 
-The DfE rule by default: a count from 1 to ``threshold`` (5) is shown as ``c``; a rate or share
-built on a suppressed count is suppressed too; and secondary suppression hides one more cell
-wherever a single hidden cell could be worked back from a total (a column of areas adds up to the
-authority total, the referral sources of an area add up to its referrals). Zero is shown: it
-discloses nothing about a person.
+Threat
+------
+Whoever reads needmap's outputs (maps, tables, CSVs, zone packs, pages, reports) may combine
+every figure with every other, across geographies (LSOA, ward, zone, authority), breakdowns
+(source, outcome, priority family, service), periods (quarters, years, the configured period) and
+successive releases, and solve for hidden cells, e.g. as an integer programme. Suppressing cells
+table by table (the DfE rule plus secondary suppression) cannot hold against that: zones are
+drawn by users at run time from any set of LSOAs, so any exact published total can be differenced
+against another. The red-team test (``tests/test_redteam.py``) pinned 40 of 403 hidden cells of
+the demo that way under the old per-table suppression.
+
+Design: cell-key perturbation under the DfE rule
+------------------------------------------------
+The method of the Office for National Statistics (Census 2021) and of the Australian Bureau of
+Statistics' TableBuilder, with the DfE rule as the floor:
+
+1. **Record keys.** Every referral and every family gets a key from 0 to 255: a keyed hash
+   (SipHash via ``pandas.util.hash_array``) of its identifier under a secret kept beside the
+   snapshots (``<output>/secrets/disclosure.key``, never published, never in a snapshot). The
+   same record has the same key in every refresh; nobody without the secret can compute it.
+2. **Cell keys.** A cell (a count of referrals or of distinct families for one area, period and
+   measure) has the key ``sum of its records' keys mod 256``. Cells made of the same records have
+   the same key, wherever and whenever they are published.
+3. **Published value.** ``0`` stays ``0`` (an empty cell tells nothing about a person). A true
+   count from 1 to ``threshold`` (5, the DfE rule; more if configured) is shown as ``c``. Above
+   it, the published value is the count plus a perturbation read from the p-table at the cell
+   key: zero with probability 80/256, then +-1 (52/256 each), +-2 (24/256), +-3 (10/256) and +-4
+   (2/256): mean 0, standard deviation 1.45. A result that would fall to the threshold or below
+   is reflected back above it, so no published count is ever from 1 to ``threshold`` (this
+   shifts counts within four of the threshold up by at most a little over one on average).
+4. **One protected value per cell.** The same records give the same published value in every
+   table, page and release, so two releases, two overlapping tables or two outputs agree and their
+   difference tells nothing the cell does not. Differences between *different* cells carry the
+   noise of both: an attacker who subtracts a ward's LSOAs from the ward learns the hidden LSOA
+   only to within the sum of up to nine perturbations of up to 4 each, and the test shows that no
+   hidden cell can be pinned even with every identity of every table of two releases combined.
+5. **Derived figures from protected values only.** Rates and shares are protected counts over
+   public denominators; zone totals, workloads, trends and report figures are sums of protected
+   values. A hidden cell enters a sum with a *stand-in* drawn uniformly from 1..``threshold`` by
+   a second, independent key (``key_b``): it is unbiased enough for a total and carries no
+   information about the hidden count, so a zone total minus its shown areas gives the attacker
+   a number that says nothing about the hidden area.
+6. **Model outputs.** The off-the-radar model is fitted on the protected counts, so expected
+   counts, ratios and limits are functions of published figures; each area's flag is decided on
+   its true count, with a hidden count taken at the edge of the hidden range (see
+   ``needmap.radar``); reasons quote published figures only.
+7. **Fixed periods.** Only quarters, complete financial years and the configured period are
+   published; a comparison (the Change map, "what changed") compares two published periods.
+
+Why not the alternatives: secondary suppression over linked tables (tau-Argus, sdcTable) needs
+every table known in advance and breaks on user-drawn zones and on successive releases; rounding
+to base 5 is deterministic, so a difference of two rounded totals pins cells near the rounding
+edges; random noise drawn afresh each time lets an attacker average releases. Cell-key
+perturbation is consistent (one value per cell), bounded (a service lead's totals move by at most
+4, by 1.45 on average) and keeps every small count hidden.
+
+Why hand-written: ONS's ``cell-key-perturbation`` package (3.1.0) tabulates rows with a pandas
+``groupby`` and ships only a deterministic "round to base 5 below 10" p-table; needmap counts
+*distinct* families per cell, needs keys for cells it already aggregates with ``bincount`` over a
+million records, and needs a p-table with real noise. This module uses the same conventions (record
+keys 0..255, cell key = sum mod 256, a ``pcv, ckey, pvalue`` p-table), and ``tests/test_disclosure``
+checks it against ``create_perturbed_table`` on the same records, keys and p-table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+import secrets
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from needmap.indicators import COUNT_COLUMNS
+from needmap.config import DFE_THRESHOLD
+from needmap.errors import SnapshotError
+
+__all__ = [
+    "KEY_RANGE",
+    "NOISE",
+    "SUPPRESSED",
+    "PTable",
+    "cell_keys",
+    "load_key",
+    "protect",
+    "record_keys",
+    "true_value_range",
+]
 
 SUPPRESSED = "c"
-
-#: Counts that describe people (referred children, engaged families) and may be small.
-COUNTS = (*COUNT_COLUMNS, "observed")  # "observed": the radar's count
-#: Derived column -> (numerator count, denominator count or None). A share is hidden when its
-#: numerator, or the rest of its denominator, is a small count.
-DERIVED = {
-    "referral_rate": ("referrals", None),
-    "nfa_share": ("referrals_nfa", "referrals"),
-    "rereferral_share": ("rereferrals", "referrals"),
-    "reach_rate": ("families_engaged", None),
-    "priority_share": ("priority_families_engaged", "families_engaged"),
-    "ratio": ("observed", None),
-    "ratio_lower": ("observed", None),
-    "ratio_upper": ("observed", None),
-    "eb_rate": ("observed", None),
-}
-#: Columns that add up, within a row, to the first column of the group.
-ROW_GROUPS = (
-    ("referrals", ("referrals_school", "referrals_police", "referrals_health", "referrals_la",
-                   "referrals_self", "referrals_other")),
-    ("families_engaged", ("families_early_help", "families_childrens_centre")),
-)
+#: Record and cell keys run from 0 to KEY_RANGE - 1.
+KEY_RANGE = 256
+#: The perturbation and how many of the 256 cell keys give it (the p-table of a large count).
+NOISE: dict[int, int] = {0: 80, 1: 52, -1: 52, 2: 24, -2: 24, 3: 10, -3: 10, 4: 2, -4: 2}
+MAX_NOISE = max(NOISE)
+KEY_FILE = "disclosure.key"
+_KEY_CHARS = string.ascii_letters + string.digits
 
 
-def is_small(values: pd.Series | np.ndarray, threshold: int) -> np.ndarray:
-    """True for counts from 1 to ``threshold``."""
-    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    return (v >= 1) & (v <= threshold)
+# -- keys -----------------------------------------------------------------------------------------
 
 
-def _secondary(values: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """If exactly one cell of a set that adds to a shown total is hidden, hide the next smallest.
+def load_key(folder: Path, *, create: bool, snapshots_exist: bool = False) -> str:
+    """The secret that turns identifiers into record keys (16 characters).
 
-    The next smallest non-zero shown cell is the least informative one to give up.
+    Created on the first refresh (``create``) with mode 0600. If snapshots already exist and the
+    key has gone, refuses: a new key would give every cell new noise, and two releases with
+    different noise can be averaged to approach the true counts.
+
+    Raises
+    ------
+    SnapshotError
+        The key is missing although earlier snapshots were published with one, or it is unreadable.
     """
-    hidden = hidden.copy()
-    if hidden.sum() == 1:
-        candidates = np.flatnonzero(~hidden & (np.nan_to_num(values) > 0))
-        if len(candidates):
-            hidden[candidates[np.argmin(values[candidates])]] = True
-    return hidden
+    path = Path(folder) / KEY_FILE
+    if path.is_file():
+        text = path.read_text("ascii", errors="replace").strip()
+        if len(text) != 16 or any(ch not in _KEY_CHARS for ch in text):
+            raise SnapshotError(
+                f"{path}: the disclosure key is damaged (expected 16 letters or digits). Restore "
+                "it from the backup of the output folder."
+            )
+        return text
+    if snapshots_exist:
+        raise SnapshotError(
+            f"{path}: the disclosure key is missing, but snapshots were published with one. "
+            "Restore it from the backup of the output folder: a new key would change every "
+            "published figure's noise, and releases with different noise can be averaged. To "
+            "start again on purpose, move the old snapshots away first."
+        )
+    if not create:
+        raise SnapshotError(f"{path}: no disclosure key. Run `needmap refresh` first.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = "".join(secrets.choice(_KEY_CHARS) for _ in range(16))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
 
 
-def suppression_mask(
-    df: pd.DataFrame,
-    threshold: int,
-    *,
-    counts: Iterable[str] = COUNTS,
-    across: str | None = None,
-    totals_shown: bool = True,
-) -> pd.DataFrame:
-    """Boolean frame: True where a cell must not be shown.
+def record_keys(ids: pd.Series | np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent record keys (0..255) per identifier: one for noise, one for stand-ins.
+
+    A keyed SipHash of the identifier's text: the same identifier always gets the same keys, and
+    without the secret they look uniformly random. Identifiers are hashed once per distinct value.
+    """
+    values = pd.Series(ids, copy=False).astype(str).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values)
+    h = pd.util.hash_array(np.asarray(uniques, dtype=object), hash_key=key, categorize=False)
+    a = (h & 0xFF).astype(np.int64)
+    b = ((h >> 8) & 0xFF).astype(np.int64)
+    return a[codes], b[codes]
+
+
+def cell_keys(group: np.ndarray, keys: np.ndarray, n_groups: int) -> np.ndarray:
+    """Cell key of each group: the sum of its records' keys mod 256 (one ``bincount``)."""
+    sums = np.bincount(group, weights=keys.astype(np.float64), minlength=n_groups)
+    return (np.rint(sums).astype(np.int64) % KEY_RANGE)
+
+
+# -- the p-table ---------------------------------------------------------------------------
+
+
+_NOISE_BY_KEY = np.random.default_rng(20261130).permutation(
+    np.repeat(list(NOISE), list(NOISE.values()))
+).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PTable:
+    """The perturbation of a count ``n`` above ``threshold`` at each cell key.
+
+    Keys are dealt to perturbations in a fixed interleaved order (not sorted by size), so
+    neighbouring keys do not share a perturbation.
+    """
+
+    threshold: int = DFE_THRESHOLD
+
+    @property
+    def noise_by_key(self) -> np.ndarray:
+        """Perturbation of a large count for cell keys 0..255.
+
+        Each perturbation ``p`` is given to ``NOISE[p]`` keys, in an order fixed by a seeded
+        permutation (cell keys are uniform, so the order changes nothing but must never change).
+        """
+        return _NOISE_BY_KEY.copy()
+
+    def publish(self, n: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """Published value of true counts ``n`` with cell keys ``key`` (hidden cells: -1)."""
+        n = np.asarray(n, dtype=np.int64)
+        key = np.asarray(key, dtype=np.int64) % KEY_RANGE
+        t = self.threshold
+        v = n + _NOISE_BY_KEY[key]
+        v = np.where(v <= t, 2 * t + 1 - v, v)  # reflect back above the threshold
+        v = np.where(n > t, v, np.where(n == 0, 0, -1))
+        return v
+
+    def to_frame(self, max_count: int = 750) -> pd.DataFrame:
+        """The p-table in ONS's layout (``pcv, ckey, pvalue``) for counts 1..max_count.
+
+        Hidden counts (1..threshold) have ``pvalue = -pcv``: they are not published.
+        """
+        pcv = np.repeat(np.arange(1, max_count + 1), KEY_RANGE)
+        ckey = np.tile(np.arange(KEY_RANGE), max_count)
+        published = self.publish(pcv, ckey)
+        pvalue = np.where(published < 0, -pcv, published - pcv)
+        return pd.DataFrame({"pcv": pcv, "ckey": ckey, "pvalue": pvalue})
+
+
+
+
+def true_value_range(published: int | str, threshold: int = DFE_THRESHOLD) -> tuple[int, int]:
+    """The true counts a published value can come from under this method (public knowledge).
+
+    ``0`` -> (0, 0); ``"c"`` -> (1, threshold); a published count ``v`` -> the smallest and largest
+    ``n`` above the threshold that some cell key turns into ``v``.
+    """
+    if published == SUPPRESSED:
+        return 1, threshold
+    v = int(published)
+    if v == 0:
+        return 0, 0
+    if 1 <= v <= threshold:
+        raise ValueError(f"{v} is never published under threshold {threshold}")
+    table = PTable(threshold)
+    near = np.arange(max(threshold + 1, v - MAX_NOISE), v + MAX_NOISE + 1)
+    reflected = np.arange(threshold + 1, threshold + MAX_NOISE + 1)  # pushed back above t
+    candidates = np.union1d(near, reflected)
+    hits = [n for n in candidates
+            if (table.publish(np.full(KEY_RANGE, n), np.arange(KEY_RANGE)) == v).any()]
+    return int(min(hits)), int(max(hits))
+
+
+# -- protecting a set of cells -------------------------------------------------------------------
+
+
+def protect(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Published values of raw cells: ``count``, ``key`` and ``key_b`` in, ``value``/``shown`` out.
 
     Parameters
     ----------
-    df : DataFrame
-        One row per area (and per quarter in quarterly tables).
+    cells : DataFrame
+        One row per cell with the true ``count`` and the cell keys ``key`` (noise) and ``key_b``
+        (stand-in), plus any identifying columns (kept as they are).
     threshold : int
-        Largest count to hide (DfE: 5). 0 disables suppression.
-    across : str, optional
-        Column whose groups are separate tables for secondary suppression across areas (e.g.
-        ``"quarter"``); None treats all rows as one table.
-    totals_shown : bool, default True
-        Whether column totals are published (then a single hidden cell in a column is protected
-        by hiding another).
+        Counts from 1 to ``threshold`` are hidden (at least the DfE rule's 5).
+
+    Returns
+    -------
+    DataFrame
+        The identifying columns, ``value`` (the published count; for a hidden cell its stand-in,
+        used only inside sums) and ``shown`` (False where the cell is published as ``c``). The true
+        count and the keys are not in it.
     """
-    mask = pd.DataFrame(False, index=df.index, columns=df.columns)
-    if threshold <= 0:
-        return mask
-    count_cols = [c for c in counts if c in df.columns]
-    for c in count_cols:
-        mask[c] = is_small(df[c], threshold)
-    # Within a row: a hidden part of a total that is shown.
-    for total, parts in ROW_GROUPS:
-        parts = [p for p in parts if p in df.columns]
-        if total not in df.columns or not parts:
-            continue
-        values = np.nan_to_num(df[parts].to_numpy(dtype=float))
-        hidden = mask[parts].to_numpy().copy()
-        # Rows (areas) with exactly one hidden part of a shown total: hide their next smallest
-        # non-zero part too. Vectorised: a national table has thousands of rows.
-        lone = (hidden.sum(axis=1) == 1) & ~mask[total].to_numpy()
-        candidates = np.where(~hidden & (values > 0), values, np.inf)
-        pick = np.argmin(candidates, axis=1)
-        ok = lone & np.isfinite(candidates[np.arange(len(df)), pick])
-        hidden[np.flatnonzero(ok), pick[ok]] = True
-        mask[parts] = hidden
-    # Across rows: a hidden area in a column whose total (the authority) is shown.
-    if totals_shown and len(df) > 1:
-        groups = [df.index] if across is None else df.groupby(across).groups.values()
-        for c in count_cols:
-            values = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-            for idx in groups:
-                pos = df.index.get_indexer(idx)
-                col = mask[c].to_numpy().copy()
-                col[pos] = _secondary(values[pos], col[pos])
-                mask[c] = col
-    for derived, (num, den) in DERIVED.items():
-        if derived not in df.columns or num not in df.columns:
-            continue
-        hide = mask[num].to_numpy().copy()
-        if den is not None and den in df.columns:
-            rest = pd.to_numeric(df[den], errors="coerce") - pd.to_numeric(df[num],
-                                                                           errors="coerce")
-            hide |= is_small(rest, threshold) | mask[den].to_numpy()
-        mask[derived] = hide
-    return mask
-
-
-def suppress(
-    df: pd.DataFrame,
-    threshold: int,
-    *,
-    across: str | None = None,
-    counts: Iterable[str] = COUNTS,
-) -> pd.DataFrame:
-    """A copy with every suppressed cell replaced by ``"c"`` (columns become text where needed).
-
-    Use for anything a person reads or downloads: tables, CSV exports, zone packs.
-    """
-    mask = suppression_mask(df, threshold, across=across, counts=counts)
-    out = df.copy()
-    for c in out.columns:
-        if mask[c].any():
-            out[c] = out[c].astype(object)
-            out.loc[mask[c], c] = SUPPRESSED
+    if threshold < DFE_THRESHOLD:
+        raise ValueError(f"threshold must be at least {DFE_THRESHOLD}, got {threshold}")
+    n = cells["count"].to_numpy(dtype=np.int64)
+    published = PTable(threshold).publish(n, cells["key"].to_numpy(dtype=np.int64))
+    hidden = published < 0
+    standin = 1 + cells["key_b"].to_numpy(dtype=np.int64) % threshold
+    out = cells.drop(columns=["count", "key", "key_b"])
+    out["value"] = np.where(hidden, standin, published).astype(np.int32)
+    out["shown"] = ~hidden
     return out
 
 
-def format_count(value: float | int | None, threshold: int) -> str:
-    """One count for a sentence: ``c`` when small, else with thousands separators."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "no data"
-    if 1 <= value <= threshold:
-        return SUPPRESSED
-    return f"{int(value):,}"
+def shown_value(value: float | int, shown: bool) -> int | str:
+    """A protected cell as it is written out: its value, or ``"c"``."""
+    return int(value) if shown else SUPPRESSED
 
 
-def leaked_small_counts(df: pd.DataFrame, threshold: int, columns: Sequence[str] = COUNTS
-                        ) -> list[str]:
-    """Cells of count columns that show a value from 1 to ``threshold`` (for tests and checks)."""
-    found = []
-    for c in columns:
-        if c in df.columns:
-            v = pd.to_numeric(df[c], errors="coerce")
-            bad = v[(v >= 1) & (v <= threshold)]
-            found += [f"{c}[{i}]={x:g}" for i, x in bad.items()]
-    return found
-
-
-def for_display(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns holding both numbers and ``c`` become text, so a table widget can show them."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object and out[c].eq(SUPPRESSED).any():
-            out[c] = [
-                v if isinstance(v, str) else "" if pd.isna(v)
-                else f"{v:,.0f}" if float(v).is_integer() else f"{v:,.2f}"
-                for v in out[c]
-            ]
+def leaked_small_counts(values: Sequence[object], threshold: int = DFE_THRESHOLD) -> list[object]:
+    """Values from 1 to ``threshold`` among published counts (for tests and checks)."""
+    out = []
+    for v in values:
+        try:
+            x = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if 1 <= x <= threshold:
+            out.append(v)
     return out

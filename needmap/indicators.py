@@ -1,25 +1,29 @@
-"""Areas x records x need -> one tidy table per geography (LSOA, ward, authority) and period.
+"""Areas x records x need -> the raw aggregates: one count per area, period and measure.
 
 Definitions (also in docs/indicators.md):
 
-* ``children``: the deprivation file's child denominator (IoD2019: dependent children aged 0-15,
-  mid-2015), summed over LSOAs; the age band is named in the snapshot manifest.
+* ``children``: the deprivation file's child denominator (its age band and source are in the
+  snapshot manifest), summed over LSOAs.
 * need at LSOA level is the published value. At ward level: ``imd_score`` and ``imd_pctile`` are
   population-weighted means of the ward's LSOAs; ``idaci_score`` and ``idaci_pctile`` are
   weighted by children (IDACI is a share of children). ``*_pctile`` comes from the national rank
   (100 = most deprived LSOA in England) and exists even where a score is missing.
-* ``referrals``: referrals dated in the period; ``referral_rate`` = referrals per 1,000 children;
-  ``referrals_<source>`` by source; ``nfa_share`` = share with no further action;
-  ``rereferral_share`` = share made within ``rereferral_window_days`` (default 365) of the same
-  child's previous referral (looked for over the whole file, not only the period).
+* ``referrals``: referrals dated in the period; ``referrals_<source>`` by source;
+  ``referrals_nfa`` those with no further action; ``rereferrals`` those made within
+  ``rereferral_window_days`` (default 365) of the same child's previous referral (looked for over
+  the whole file, not only the period).
 * ``families_engaged``: distinct families with an engagement starting in the period;
-  ``priority_families_engaged`` those marked as priority families; ``reach_rate`` = families
-  engaged per 1,000 children; ``families_early_help`` / ``families_childrens_centre`` by service.
+  ``priority_families_engaged`` those marked as priority families; ``families_early_help`` /
+  ``families_childrens_centre`` by service. Distinct families are counted at each level and period
+  on its own, so a family seen in two LSOAs of one ward, or in two quarters of a year, counts once
+  in the ward, or in the year.
 
-Rates are annualised: per 1,000 children a year, whatever the length of the period (a quarter's
-count is multiplied by four). Distinct
-families are counted at each level on its own, so a family seen in two LSOAs of one ward counts
-once in the ward.
+Periods are the published ones only (:func:`published_periods`): calendar quarters, complete
+financial years (April to March) and the configured period. Each count is one *cell*
+``(level, area_code, period, measure)`` with its true ``count`` and two cell keys (``key``,
+``key_b``: the sums of the records' keys mod 256, see ``needmap.disclosure``), for LSOAs, wards and
+the authority, zeros included. Rates are not computed here: they are derived from protected counts
+by ``needmap.outputs``.
 """
 
 from __future__ import annotations
@@ -33,32 +37,45 @@ import pandas as pd
 
 from needmap.sources.records import SOURCES
 
-COUNT_COLUMNS = [
+REFERRAL_MEASURES = [
     "referrals",
     *[f"referrals_{s}" for s in SOURCES],
     "referrals_nfa",
     "rereferrals",
+]
+FAMILY_MEASURES = [
     "families_engaged",
     "priority_families_engaged",
     "families_early_help",
     "families_childrens_centre",
 ]
-RATE_COLUMNS = ["referral_rate", "nfa_share", "rereferral_share", "reach_rate"]
+COUNT_COLUMNS = [*REFERRAL_MEASURES, *FAMILY_MEASURES]
 NEED_COLUMNS = ["imd_score", "imd_pctile", "idaci_score", "idaci_pctile"]
+LEVELS = ("lsoa", "ward", "authority")
+KEY_RANGE = 256
+PERIOD_KINDS = ("quarter", "year", "configured")
 
 
 @dataclass
 class Indicators:
-    """The tables a snapshot holds."""
+    """The raw aggregates a snapshot holds: area attributes, periods and count cells."""
 
-    lsoa: gpd.GeoDataFrame
+    lsoa: gpd.GeoDataFrame  # public attributes: code, name, ward, children, need, geometry
     ward: gpd.GeoDataFrame
-    lsoa_quarterly: pd.DataFrame
-    ward_quarterly: pd.DataFrame
-    authority: pd.DataFrame
-    authority_quarterly: pd.DataFrame
+    authority: pd.DataFrame  # one row: code, name, children, population, need
+    periods: pd.DataFrame  # period, kind, start, end
+    cells: pd.DataFrame  # level, area_code, period, measure, count, key, key_b
     period_start: dt.date
     period_end: dt.date
+
+    @property
+    def configured_period(self) -> str:
+        return period_id(self.period_start, self.period_end)
+
+
+def period_id(start: dt.date, end: dt.date) -> str:
+    """The configured period's label: an ISO 8601 interval, e.g. ``2022-10-01/2025-09-30``."""
+    return f"{start.isoformat()}/{end.isoformat()}"
 
 
 def mark_rereferrals(referrals: pd.DataFrame, window_days: int = 365) -> pd.Series:
@@ -71,22 +88,21 @@ def mark_rereferrals(referrals: pd.DataFrame, window_days: int = 365) -> pd.Seri
     return flag.reindex(referrals.index)
 
 
-def quarter_of(dates: pd.Series) -> pd.Series:
-    """Calendar quarter label, e.g. ``2024Q2``.
-
-    Built from the few distinct quarters rather than per row: pandas' Period conversion costs
-    seconds on a million dates.
-    """
-    key = quarter_key(dates)
-    labels = {k: f"{k // 4}Q{k % 4 + 1}" for k in sorted(pd.unique(key.dropna()))}
-    return pd.Series(
-        pd.Categorical(key.map(labels), categories=list(labels.values())), index=dates.index
-    )
-
-
 def quarter_key(dates: pd.Series) -> pd.Series:
     """Quarters as integers (year * 4 + quarter - 1): cheap to group by."""
     return dates.dt.year * 4 + (dates.dt.month - 1) // 3
+
+
+def quarter_label(key: int) -> str:
+    return f"{key // 4}Q{key % 4 + 1}"
+
+
+def _quarter_start(key: int) -> dt.date:
+    return dt.date(key // 4, 3 * (key % 4) + 1, 1)
+
+
+def _quarter_end(key: int) -> dt.date:
+    return _quarter_start(key + 1) - dt.timedelta(days=1)
 
 
 def default_period(referrals: pd.DataFrame, engagement: pd.DataFrame) -> tuple[dt.date, dt.date]:
@@ -100,85 +116,37 @@ def default_period(referrals: pd.DataFrame, engagement: pd.DataFrame) -> tuple[d
     return (q - 3).start_time.date(), q.end_time.date()
 
 
-def _counts(ref: pd.DataFrame, eng: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Counts per group of ``keys`` (columns present in both tables)."""
-    parts = []
-    if len(ref):
-        # One grouping, then counts by np.bincount on the group numbers: four pandas groupbys
-        # (with an unstack) cost a second on a million referrals.
-        g = ref.groupby(keys, observed=True, sort=True)
-        index = g.size().index
-        gid = g.ngroup().to_numpy(dtype=np.int64)
-        n = len(index)
-        source = pd.Categorical(ref["referral_source"], categories=list(SOURCES)).codes
-        source = np.where(source < 0, list(SOURCES).index("other"), source).astype(np.int64)
-        by_source = np.bincount(gid * len(SOURCES) + source, minlength=n * len(SOURCES))
-        c = pd.DataFrame(by_source.reshape(n, len(SOURCES)), index=index,
-                         columns=[f"referrals_{s}" for s in SOURCES])
-        c.insert(0, "referrals", np.bincount(gid, minlength=n))
-        nfa = (ref["outcome"] == "nfa").to_numpy(dtype=float)
-        c["referrals_nfa"] = np.bincount(gid, weights=nfa, minlength=n).astype(np.int64)
-        again = ref["rereferral"].to_numpy(dtype=float)
-        c["rereferrals"] = np.bincount(gid, weights=again, minlength=n).astype(np.int64)
-        parts.append(c)
-    if len(eng):
-        c = _distinct_counts(eng, keys, {
-            "families_engaged": np.ones(len(eng), dtype=bool),
-            "priority_families_engaged": eng["priority_family"].to_numpy(dtype=bool),
-            "families_early_help": (eng["service"] == "early_help").to_numpy(dtype=bool),
-            "families_childrens_centre": (eng["service"] == "childrens_centre").to_numpy(
-                dtype=bool),
-        })
-        parts.append(c)
-    if not parts:
-        return pd.DataFrame(columns=COUNT_COLUMNS)
-    out = pd.concat(parts, axis=1) if len(parts) > 1 else parts[0]
-    out = out.reindex(columns=COUNT_COLUMNS)
-    return out.fillna(0).astype("int64")
-
-
 def period_years(start: dt.date, end: dt.date) -> float:
     """Length of a period in years, rounded to whole quarters (a calendar year is exactly 1)."""
     days = (end - start).days + 1
     return max(1, round(days / 91.3125)) / 4
 
 
-def _distinct_counts(
-    eng: pd.DataFrame, keys: list[str], subsets: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """Distinct families per group, for several subsets of the rows at once.
+def published_periods(first: dt.date, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The periods a snapshot publishes: quarters, complete financial years, the configured one.
 
-    Each (group, family) pair becomes one integer and distinct pairs are found with
-    ``np.unique``: one grouping for all subsets instead of a ``nunique`` each, which took
-    seconds on a million rows. ``family_id`` must already be integer codes (see ``_compact``).
+    Quarters run from the one holding ``first`` (the earliest record, or ``start``) to the last
+    quarter that ends on or before ``end``; nothing after ``end`` is published, so a release never
+    shows part of a quarter it will show whole later. Financial years (April to March, e.g.
+    ``FY2024-25``) are those whose four quarters are all published.
     """
-    g = eng.groupby(keys, observed=True, sort=True)
-    index = g.size().index
-    gid = g.ngroup().to_numpy(dtype=np.int64)
-    fam = eng["family_id"].to_numpy(dtype=np.int64)
-    base = int(fam.max()) + 1 if len(fam) else 1
-    pair = gid * base + fam
-    out = {}
-    for name, keep in subsets.items():
-        distinct = pd.unique(pair[keep])  # hashing: no sort needed
-        out[name] = np.bincount(distinct // base, minlength=len(index))
-    return pd.DataFrame(out, index=index)
-
-
-def add_rates(df: pd.DataFrame, years: float = 1.0) -> pd.DataFrame:
-    """Rates per 1,000 children a year and shares of referrals (NaN where the base is zero).
-
-    Rates are annualised (divided by the period's length in years) so that a quarter, a year
-    and three years can be compared on one scale.
-    """
-    out = df.copy()
-    children = out["children"].where(out["children"] > 0) * years
-    refs = out["referrals"].where(out["referrals"] > 0)
-    out["referral_rate"] = 1000 * out["referrals"] / children
-    out["nfa_share"] = out["referrals_nfa"] / refs
-    out["rereferral_share"] = out["rereferrals"] / refs
-    out["reach_rate"] = 1000 * out["families_engaged"] / children
-    return out
+    q0 = int(quarter_key(pd.Series([pd.Timestamp(min(first, start))])).iloc[0])
+    q_end = int(quarter_key(pd.Series([pd.Timestamp(end)])).iloc[0])
+    if _quarter_end(q_end) > end:
+        q_end -= 1
+    rows = [(quarter_label(k), "quarter", _quarter_start(k), _quarter_end(k))
+            for k in range(q0, q_end + 1)]
+    first_q, last_q = _quarter_start(q0), _quarter_end(q_end) if q_end >= q0 else None
+    year = first_q.year - 1
+    while last_q is not None:
+        fy_start, fy_end = dt.date(year, 4, 1), dt.date(year + 1, 3, 31)
+        if fy_start > last_q:
+            break
+        if fy_start >= first_q and fy_end <= last_q:
+            rows.append((f"FY{year}-{(year + 1) % 100:02d}", "year", fy_start, fy_end))
+        year += 1
+    rows.append((period_id(start, end), "configured", start, end))
+    return pd.DataFrame(rows, columns=["period", "kind", "start", "end"])
 
 
 def _weighted(df: pd.DataFrame, by: str, value: str, weight: str) -> pd.Series:
@@ -217,77 +185,179 @@ def build_indicators(
     start: dt.date | None = None,
     end: dt.date | None = None,
     rereferral_window_days: int = 365,
+    authority_code: str = "authority",
+    authority_name: str = "the authority",
 ) -> Indicators:
-    """Compute every indicator for LSOAs (with need and ``ward_code``), wards and the authority.
+    """Count every measure for every LSOA, ward and the authority in every published period.
 
     ``lsoa`` holds deprivation columns and ``ward_code``; ``referrals`` and ``engagement`` are
-    geocoded records (``lsoa_code`` may be missing for ward-only locations).
+    geocoded records (``lsoa_code`` may be missing for ward-only locations). Records may carry
+    record keys in ``key`` and ``key_b`` (referrals: per referral; engagement: per family, see
+    ``needmap.disclosure.record_keys``); without them the cell keys are 0.
     """
     ref = _compact(referrals, "person_id", lsoa, wards)
     eng = _compact(engagement, "family_id", lsoa, wards)
-    ref["rereferral"] = mark_rereferrals(ref, rereferral_window_days)
+    ref["rereferral"] = mark_rereferrals(ref, rereferral_window_days).to_numpy(dtype=bool)
     if start is None or end is None:
         d_start, d_end = default_period(ref, eng)
         start, end = start or d_start, end or d_end
-    ref["quarter"] = quarter_of(ref["referral_date"])
-    eng["quarter"] = quarter_of(eng["engagement_date"])
-    in_ref = ref["referral_date"].between(pd.Timestamp(start), pd.Timestamp(end))
-    in_eng = eng["engagement_date"].between(pd.Timestamp(start), pd.Timestamp(end))
-    ref_p, eng_p = ref[in_ref], eng[in_eng]
-    ref_l, eng_l = ref[ref["lsoa_code"].notna()], eng[eng["lsoa_code"].notna()]
+    dates = pd.concat([ref["referral_date"], eng["engagement_date"]]).dropna()
+    first = dates.min().date() if len(dates) else start
+    periods = published_periods(first, start, end)
 
-    quarters = _quarters(ref, eng, start, end)
-
-    # LSOA, chosen period
     lsoa_tab = lsoa.set_index("lsoa_code")
-    counts = _counts(ref_p[ref_p["lsoa_code"].notna()], eng_p[eng_p["lsoa_code"].notna()],
-                     ["lsoa_code"])
-    lsoa_out = lsoa_tab.join(counts.reindex(lsoa_tab.index).fillna(0).astype("int64"))
-    years = period_years(start, end)
-    lsoa_out = add_rates(lsoa_out, years).reset_index()
-    lsoa_out = gpd.GeoDataFrame(lsoa_out, geometry="geometry", crs=lsoa.crs)
-
-    # Ward, chosen period
     need = ward_need(lsoa_tab.reset_index())
     ward_tab = wards.set_index("ward_code").join(need)
     for col in ("children", "population", "n_lsoas"):
         ward_tab[col] = ward_tab[col].fillna(0)
-    counts = _counts(ref_p, eng_p, ["ward_code"])
-    ward_out = ward_tab.join(counts.reindex(ward_tab.index).fillna(0).astype("int64"))
-    ward_out = add_rates(ward_out, years).reset_index()
-    ward_out = gpd.GeoDataFrame(ward_out, geometry="geometry", crs=wards.crs)
+    lsoa_out = gpd.GeoDataFrame(lsoa_tab.reset_index(), geometry="geometry", crs=lsoa.crs)
+    ward_out = gpd.GeoDataFrame(ward_tab.reset_index(), geometry="geometry", crs=wards.crs)
 
-    # Quarterly tables (every area x every quarter, zeros kept)
-    lq = _quarterly(ref_l, eng_l, "lsoa_code", lsoa_tab[["children"]], quarters)
-    wq = _quarterly(ref, eng, "ward_code", ward_tab[["children"]], quarters)
-
-    # Authority
-    total_children = float(lsoa_tab["children"].sum())
-    auth_counts = _counts(ref_p.assign(_all=1), eng_p.assign(_all=1), ["_all"])
-    authority = auth_counts.reindex([1]).fillna(0).astype("int64").reset_index(drop=True)
-    authority.insert(0, "children", total_children)
-    authority.insert(1, "population", float(lsoa_tab["population"].sum()))
+    authority = pd.DataFrame({
+        "authority_code": [authority_code], "authority_name": [authority_name],
+        "children": [float(lsoa_tab["children"].sum())],
+        "population": [float(lsoa_tab["population"].sum())],
+    })
     for col, w in (("imd_score", "population"), ("imd_pctile", "population"),
                    ("idaci_score", "children"), ("idaci_pctile", "children")):
         ok = lsoa_tab[col].notna() & (lsoa_tab[w] > 0)
         authority[col] = (
             np.average(lsoa_tab.loc[ok, col], weights=lsoa_tab.loc[ok, w]) if ok.any() else np.nan
         )
-    authority = add_rates(authority, years)
-    aq = _quarterly(ref.assign(_all=1), eng.assign(_all=1), "_all",
-                    pd.DataFrame({"children": [total_children]}, index=[1]), quarters)
-    aq = aq.drop(columns="_all")
 
+    areas = {
+        "lsoa": pd.Index(lsoa_out["lsoa_code"]),
+        "ward": pd.Index(ward_out["ward_code"]),
+        "authority": pd.Index([authority_code]),
+    }
+    cells = count_cells(ref, eng, periods, areas)
     return Indicators(
-        lsoa=lsoa_out,
-        ward=ward_out,
-        lsoa_quarterly=lq,
-        ward_quarterly=wq,
-        authority=authority,
-        authority_quarterly=aq,
-        period_start=start,
-        period_end=end,
+        lsoa=lsoa_out, ward=ward_out, authority=authority, periods=periods, cells=cells,
+        period_start=start, period_end=end,
     )
+
+
+def _memberships(dates: pd.Series, periods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(row, period index) pairs: each record in each published period that holds its date."""
+    day = dates.to_numpy(dtype="datetime64[D]")
+    rows, idx = [], []
+    for i, p in enumerate(periods.itertuples(index=False)):
+        inside = (day >= np.datetime64(p.start)) & (day <= np.datetime64(p.end))
+        hit = np.flatnonzero(inside)
+        rows.append(hit)
+        idx.append(np.full(len(hit), i, dtype=np.int64))
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(rows), np.concatenate(idx)
+
+
+def count_cells(
+    ref: pd.DataFrame, eng: pd.DataFrame, periods: pd.DataFrame, areas: dict[str, pd.Index]
+) -> pd.DataFrame:
+    """Every (level, area, period, measure) cell: true count and cell keys, zeros included.
+
+    One ``bincount`` per level and measure on the group number ``area * n_periods + period``
+    (pandas groupbys cost seconds on a million records); distinct families are distinct
+    ``(group, family)`` integer pairs found by hashing.
+    """
+    n_p = len(periods)
+    frames = []
+    for level, index in areas.items():
+        n_groups = len(index) * n_p
+        for kind, table, measures in (("ref", ref, REFERRAL_MEASURES),
+                                      ("eng", eng, FAMILY_MEASURES)):
+            date_col = "referral_date" if kind == "ref" else "engagement_date"
+            rows, pidx = _memberships(table[date_col], periods)
+            area = _area_index(table, level, index)[rows]
+            keep = area >= 0
+            rows, pidx, area = rows[keep], pidx[keep], area[keep]
+            gid = area * n_p + pidx
+            masks = _referral_masks(table) if kind == "ref" else _family_masks(table)
+            key_a = _column(table, "key")[rows]
+            key_b = _column(table, "key_b")[rows]
+            for measure in measures:
+                m = masks[measure][rows]
+                if kind == "ref":
+                    g = gid[m]
+                    count = np.bincount(g, minlength=n_groups)
+                    ka = np.bincount(g, weights=key_a[m], minlength=n_groups)
+                    kb = np.bincount(g, weights=key_b[m], minlength=n_groups)
+                else:
+                    fam = table["family_id"].to_numpy(dtype=np.int64)[rows][m]
+                    base = int(table["family_id"].max()) + 1 if len(table) else 1
+                    pairs = pd.unique(gid[m] * base + fam)
+                    g, first = pairs // base, _first_rows(pairs, gid[m] * base + fam)
+                    count = np.bincount(g, minlength=n_groups)
+                    ka = np.bincount(g, weights=key_a[m][first], minlength=n_groups)
+                    kb = np.bincount(g, weights=key_b[m][first], minlength=n_groups)
+                frames.append(_cell_frame(level, index, periods, measure, count, ka, kb))
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("level", "period", "measure"):
+        out[col] = out[col].astype("category")
+    return out
+
+
+def _first_rows(pairs: np.ndarray, all_pairs: np.ndarray) -> np.ndarray:
+    """Position in ``all_pairs`` of a row of each distinct pair (keys are per family)."""
+    order = np.argsort(all_pairs, kind="stable")
+    sorted_pairs = all_pairs[order]
+    return order[np.searchsorted(sorted_pairs, pairs)]
+
+
+def _cell_frame(level: str, index: pd.Index, periods: pd.DataFrame, measure: str,
+                count: np.ndarray, ka: np.ndarray, kb: np.ndarray) -> pd.DataFrame:
+    n_p = len(periods)
+    return pd.DataFrame({
+        "level": level,
+        "area_code": np.repeat(index.to_numpy(dtype=object), n_p),
+        "period": np.tile(periods["period"].to_numpy(dtype=object), len(index)),
+        "measure": measure,
+        "count": count.astype(np.int64),
+        "key": np.rint(ka).astype(np.int64) % KEY_RANGE,
+        "key_b": np.rint(kb).astype(np.int64) % KEY_RANGE,
+    })
+
+
+def _column(table: pd.DataFrame, name: str) -> np.ndarray:
+    if name in table:
+        return table[name].to_numpy(dtype=np.float64)
+    return np.zeros(len(table))
+
+
+def _area_index(table: pd.DataFrame, level: str, index: pd.Index) -> np.ndarray:
+    if level == "authority":
+        return np.zeros(len(table), dtype=np.int64)
+    codes = table[f"{level}_code"]
+    return index.get_indexer(codes.astype(object).where(codes.notna(), None)).astype(np.int64)
+
+
+def _referral_masks(ref: pd.DataFrame) -> dict[str, np.ndarray]:
+    n = len(ref)
+    source = (ref["referral_source"].astype(object).to_numpy() if "referral_source" in ref
+              else np.full(n, "other", dtype=object))
+    outcome = (ref["outcome"].astype(object).to_numpy() if "outcome" in ref
+               else np.full(n, "other", dtype=object))
+    masks = {"referrals": np.ones(n, dtype=bool)}
+    known = np.isin(source, list(SOURCES))
+    for s in SOURCES:
+        masks[f"referrals_{s}"] = (source == s) | ((s == "other") & ~known)
+    masks["referrals_nfa"] = outcome == "nfa"
+    masks["rereferrals"] = ref["rereferral"].to_numpy(dtype=bool)
+    return masks
+
+
+def _family_masks(eng: pd.DataFrame) -> dict[str, np.ndarray]:
+    n = len(eng)
+    service = (eng["service"].astype(object).to_numpy() if "service" in eng
+               else np.full(n, "other", dtype=object))
+    priority = (eng["priority_family"].to_numpy(dtype=bool) if "priority_family" in eng
+                else np.zeros(n, dtype=bool))
+    return {
+        "families_engaged": np.ones(n, dtype=bool),
+        "priority_families_engaged": priority,
+        "families_early_help": service == "early_help",
+        "families_childrens_centre": service == "childrens_centre",
+    }
 
 
 def _compact(
@@ -299,27 +369,27 @@ def _compact(
     out[id_column] = pd.factorize(out[id_column])[0]
     out["lsoa_code"] = pd.Categorical(out["lsoa_code"], categories=lsoa["lsoa_code"].unique())
     out["ward_code"] = pd.Categorical(out["ward_code"], categories=wards["ward_code"].unique())
-    for col in ("referral_source", "outcome", "service"):
-        if col in out:
-            out[col] = out[col].astype("category")
     return out
 
 
-def _quarters(ref: pd.DataFrame, eng: pd.DataFrame, start: dt.date, end: dt.date) -> list[str]:
-    dates = pd.concat([ref["referral_date"], eng["engagement_date"]]).dropna()
-    first = min(dates.min(), pd.Timestamp(start)) if len(dates) else pd.Timestamp(start)
-    last = max(dates.max(), pd.Timestamp(end)) if len(dates) else pd.Timestamp(end)
-    return [str(p) for p in pd.period_range(first, last, freq="Q")]
+def wide(cells: pd.DataFrame, level: str, period: str, *, value: str = "count") -> pd.DataFrame:
+    """One row per area of ``level`` and one column per measure, for one period."""
+    sel = cells[(cells["level"] == level) & (cells["period"] == period)]
+    out = sel.pivot(index="area_code", columns="measure", values=value)
+    out.columns = out.columns.astype(str)
+    out.index = out.index.astype(str)
+    return out.reindex(columns=[c for c in COUNT_COLUMNS if c in out.columns])
 
 
-def _quarterly(
-    ref: pd.DataFrame, eng: pd.DataFrame, key: str, children: pd.DataFrame, quarters: list[str]
-) -> pd.DataFrame:
-    counts = _counts(ref, eng, [key, "quarter"])
-    full = pd.MultiIndex.from_product([children.index, quarters], names=[key, "quarter"])
-    out = counts.reindex(full).fillna(0).astype("int64").reset_index()
-    out = out.merge(children, left_on=key, right_index=True, how="left")
-    out = add_rates(out, 0.25)
-    starts = {q: pd.Period(q, freq="Q").start_time.date() for q in quarters}
-    out.insert(2, "quarter_start", out["quarter"].map(starts))
+def quarterly(cells: pd.DataFrame, level: str, periods: pd.DataFrame, *,
+              value: str = "count") -> pd.DataFrame:
+    """Long-to-wide for every quarter: ``area_code, quarter, <measures>``."""
+    quarters = periods.loc[periods["kind"] == "quarter", "period"].astype(str)
+    sel = cells[(cells["level"] == level) & cells["period"].astype(str).isin(set(quarters))]
+    out = sel.pivot_table(index=["area_code", "period"], columns="measure", values=value,
+                          observed=True, aggfunc="first")
+    out.columns = out.columns.astype(str)
+    out = out.reset_index().rename(columns={"period": "quarter"})
+    out["area_code"] = out["area_code"].astype(str)
+    out["quarter"] = out["quarter"].astype(str)
     return out

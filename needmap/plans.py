@@ -5,12 +5,17 @@ so any earlier plan can be restored (restoring saves a copy as the newest versio
 one ``BEGIN IMMEDIATE`` transaction on a WAL-mode database: a crash mid-save leaves the last
 complete plan as it was.
 
-Schema (``schema_version`` 1, in table ``meta``)::
+Schema (``schema_version`` 2, in table ``meta``)::
 
     meta(key PRIMARY KEY, value)
-    plans(plan_id PRIMARY KEY, created_at, author, note, n_zones, n_areas, restored_from)
+    plans(plan_id PRIMARY KEY, created_at, author, note, n_zones, n_areas, restored_from,
+          level, measure, snapshot_id)
     plan_areas(plan_id, area_code, area_name, zone, workload)     PRIMARY KEY (plan_id, area_code)
     plan_staff(plan_id, zone, name, fte, base, email)             PRIMARY KEY (plan_id, zone)
+
+Each plan records the geography it zones (``level``), the workload measure and the snapshot it
+was made from, so no reader has to guess them. A version-1 file gains those columns on opening
+(``ALTER TABLE``; old plans have them empty and are read by their area codes).
 
 Tables are created with ``CREATE TABLE IF NOT EXISTS`` so later features (user roles, an audit
 log) can add their own tables to the same file and raise ``schema_version``; they can write in
@@ -22,8 +27,6 @@ Zones are numbered 1..k, and roster row ``i`` (0-based) is the worker for zone `
 
 from __future__ import annotations
 
-import csv
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,17 +37,15 @@ from typing import Any
 
 import pandas as pd
 
-from needmap.errors import InputError, NeedmapError, where
+from needmap.errors import InputError, NeedmapError
 
 __all__ = [
     "SCHEMA_VERSION",
     "Plan",
     "PlanStore",
-    "read_roster",
-    "roster_bases",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS meta (
@@ -58,7 +59,10 @@ _DDL = (
         note TEXT NOT NULL DEFAULT '',
         n_zones INTEGER NOT NULL,
         n_areas INTEGER NOT NULL,
-        restored_from INTEGER REFERENCES plans(plan_id)
+        restored_from INTEGER REFERENCES plans(plan_id),
+        level TEXT,
+        measure TEXT,
+        snapshot_id TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS plan_areas (
         plan_id INTEGER NOT NULL REFERENCES plans(plan_id),
@@ -80,17 +84,7 @@ _DDL = (
 )
 
 AREA_COLUMNS = ["area_code", "area_name", "zone", "workload"]
-ROSTER_COLUMNS = ["name", "fte", "base", "email"]
-_ALIASES = {
-    "name": "name", "worker": "name", "staff": "name",
-    "fte": "fte",
-    "base": "base", "base_location": "base", "location": "base", "postcode": "base",
-    "email": "email", "e-mail": "email", "email_address": "email",
-}
-_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
-_GSS = re.compile(r"^[EWSN][0-9]{8}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_EN = re.compile(r"^\s*(-?[0-9.]+)\s*[, ]\s*(-?[0-9.]+)\s*$")
+LEVELS = ("lsoa", "ward")
 
 
 @dataclass(frozen=True)
@@ -113,6 +107,9 @@ class Plan:
     restored_from: int | None
     areas: pd.DataFrame
     staff: pd.DataFrame | None
+    level: str | None = None
+    measure: str | None = None
+    snapshot_id: str | None = None
 
 
 class PlanStore:
@@ -143,8 +140,18 @@ class PlanStore:
                 if row is None:
                     conn.execute("INSERT INTO meta VALUES ('schema_version', ?)",
                                  (str(SCHEMA_VERSION),))
-                elif int(row[0]) < 1:
-                    raise NeedmapError(f"{self.path}: unknown schema_version {row[0]}.")
+                elif int(row[0]) < 1 or int(row[0]) > SCHEMA_VERSION:
+                    raise NeedmapError(
+                        f"{self.path}: schema_version {row[0]} is not one this needmap reads "
+                        f"(1..{SCHEMA_VERSION}); use the needmap version that wrote it."
+                    )
+                elif int(row[0]) < SCHEMA_VERSION:
+                    have = {r[1] for r in conn.execute("PRAGMA table_info(plans)")}
+                    for col in ("level", "measure", "snapshot_id"):
+                        if col not in have:
+                            conn.execute(f"ALTER TABLE plans ADD COLUMN {col} TEXT")
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                                 (str(SCHEMA_VERSION),))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -186,6 +193,10 @@ class PlanStore:
         author: str,
         note: str = "",
         roster: pd.DataFrame | None = None,
+        *,
+        level: str | None = None,
+        measure: str | None = None,
+        snapshot_id: str | None = None,
     ) -> int:
         """Save a plan as a new version and return its ``plan_id``.
 
@@ -199,14 +210,20 @@ class PlanStore:
         note : str
             Why (shown in the version list).
         roster : pandas.DataFrame, optional
-            From :func:`read_roster`; row ``i`` is the worker of zone ``i + 1``.
+            From :func:`needmap.sources.roster.read_roster`; row ``i`` is the worker of zone
+            ``i + 1``.
+        level, measure, snapshot_id : str, optional
+            What the plan zones ("lsoa" or "ward"), by which workload, from which snapshot.
         """
         areas = _check_labels(labels)
         n_zones = int(areas["zone"].max())
         staff = _staff_rows(roster, n_zones) if roster is not None else None
         author = _check_author(author)
+        if level is not None and level not in LEVELS:
+            raise InputError(f"save_plan: level must be one of {LEVELS}, got {level!r}.")
+        meta = (level, measure, snapshot_id)
         with self.transaction() as conn:
-            return self._insert(conn, areas, staff, author, str(note or ""), None)
+            return self._insert(conn, areas, staff, author, str(note or ""), None, meta)
 
     def restore(self, plan_id: int, author: str, note: str | None = None) -> int:
         """Save a copy of plan ``plan_id`` as the newest version and return the new id."""
@@ -214,17 +231,19 @@ class PlanStore:
         author = _check_author(author)
         text = note if note is not None else f"restored from plan {plan_id}"
         with self.transaction() as conn:
-            return self._insert(conn, old.areas, old.staff, author, text, plan_id)
+            return self._insert(conn, old.areas, old.staff, author, text, plan_id,
+                                (old.level, old.measure, old.snapshot_id))
 
     def _insert(
         self, conn: sqlite3.Connection, areas: pd.DataFrame, staff: pd.DataFrame | None,
         author: str, note: str, restored_from: int | None,
+        meta: tuple[str | None, str | None, str | None] = (None, None, None),
     ) -> int:
         cur = conn.execute(
-            "INSERT INTO plans (created_at, author, note, n_zones, n_areas, restored_from) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO plans (created_at, author, note, n_zones, n_areas, restored_from, "
+            "level, measure, snapshot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (datetime.now(UTC).isoformat(timespec="seconds"), author, note,
-             int(areas["zone"].max()), len(areas), restored_from),
+             int(areas["zone"].max()), len(areas), restored_from, *meta),
         )
         plan_id = int(cur.lastrowid)
         self._write_areas(conn, plan_id, areas)
@@ -255,9 +274,10 @@ class PlanStore:
         restored_from."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT plan_id, created_at, author, note, n_zones, n_areas, restored_from "
-                "FROM plans ORDER BY plan_id").fetchall()
-        cols = ["plan_id", "created_at", "author", "note", "n_zones", "n_areas", "restored_from"]
+                "SELECT plan_id, created_at, author, note, n_zones, n_areas, restored_from, "
+                "level, measure, snapshot_id FROM plans ORDER BY plan_id").fetchall()
+        cols = ["plan_id", "created_at", "author", "note", "n_zones", "n_areas", "restored_from",
+                "level", "measure", "snapshot_id"]
         out = pd.DataFrame(rows, columns=cols)
         out["restored_from"] = out["restored_from"].astype("Int64")
         return out
@@ -266,8 +286,8 @@ class PlanStore:
         """The plan with this id; InputError listing the ids that exist if there is none."""
         with self._connect() as conn:
             head = conn.execute(
-                "SELECT plan_id, created_at, author, note, n_zones, restored_from FROM plans "
-                "WHERE plan_id = ?", (int(plan_id),)).fetchone()
+                "SELECT plan_id, created_at, author, note, n_zones, restored_from, level, "
+                "measure, snapshot_id FROM plans WHERE plan_id = ?", (int(plan_id),)).fetchone()
             if head is None:
                 ids = [r[0] for r in conn.execute("SELECT plan_id FROM plans ORDER BY plan_id")]
                 shown = ids if len(ids) <= 20 else ids[:10] + ["..."] + ids[-5:]
@@ -284,60 +304,14 @@ class PlanStore:
         staff = (pd.DataFrame(staff_rows, columns=["zone", "name", "fte", "base", "email"])
                  if staff_rows else None)
         return Plan(int(head[0]), head[1], head[2], head[3], int(head[4]),
-                    None if head[5] is None else int(head[5]), areas, staff)
+                    None if head[5] is None else int(head[5]), areas, staff,
+                    level=head[6], measure=head[7], snapshot_id=head[8])
 
     def latest_plan(self) -> Plan | None:
         """The newest version, or None if nothing has been saved."""
         with self._connect() as conn:
             row = conn.execute("SELECT max(plan_id) FROM plans").fetchone()
         return None if row[0] is None else self.load_plan(int(row[0]))
-
-    # -- exports -------------------------------------------------------------------------------
-
-    def export_csv(self, plan_id: int, path: str | Path) -> Path:
-        """Write ``area_code, area_name, zone, workload`` of a plan to CSV; return the path."""
-        plan = self.load_plan(plan_id)
-        out = Path(path)
-        plan.areas.to_csv(out, index=False)
-        return out
-
-    def export_gpkg(
-        self, plan_id: int, path: str | Path, areas: Any, *, code_column: str = "lsoa_code"
-    ) -> Path:
-        """Write a plan to a GeoPackage with layers ``areas`` and ``zones`` (dissolved).
-
-        Parameters
-        ----------
-        areas : geopandas.GeoDataFrame
-            Boundaries with ``code_column``; every area in the plan must be there.
-        """
-        import geopandas as gpd
-
-        plan = self.load_plan(plan_id)
-        if code_column not in areas.columns:
-            raise InputError(
-                f"export_gpkg: column '{code_column}' not in the boundaries; found "
-                f"{list(areas.columns)}. Pass code_column=."
-            )
-        geo = areas[[code_column, areas.geometry.name]].rename(columns={code_column: "area_code"})
-        missing = sorted(set(plan.areas["area_code"]) - set(geo["area_code"]))
-        if missing:
-            raise InputError(
-                f"export_gpkg: {len(missing)} area(s) of plan {plan_id} have no boundary, e.g. "
-                f"{missing[:5]}. Use the boundaries the plan was made from."
-            )
-        layer = gpd.GeoDataFrame(plan.areas.merge(geo, on="area_code", how="left"),
-                                 geometry=areas.geometry.name, crs=areas.crs)
-        zones = layer.dissolve(by="zone", aggfunc={"workload": "sum", "area_code": "count"})
-        zones = zones.rename(columns={"area_code": "n_areas"}).reset_index()
-        if plan.staff is not None:
-            zones = zones.merge(plan.staff[["zone", "name", "fte"]], on="zone", how="left")
-        out = Path(path)
-        if out.exists():
-            out.unlink()
-        layer.to_file(out, layer="areas", driver="GPKG")
-        zones.to_file(out, layer="zones", driver="GPKG")
-        return out
 
 
 class _Closing:
@@ -417,7 +391,8 @@ def _staff_rows(roster: pd.DataFrame, n_zones: int) -> pd.DataFrame:
     missing = [c for c in ("name", "fte") if c not in roster.columns]
     if missing:
         raise InputError(
-            f"save_plan: roster lacks column(s) {missing}; read it with read_roster()."
+            f"save_plan: roster lacks column(s) {missing}; read it with "
+            "needmap.sources.roster.read_roster()."
         )
     if len(roster) != n_zones:
         raise InputError(
@@ -432,168 +407,3 @@ def _staff_rows(roster: pd.DataFrame, n_zones: int) -> pd.DataFrame:
         "email": roster["email"].to_numpy() if "email" in roster else None,
     })
     return staff
-
-
-# -- roster ------------------------------------------------------------------------------------
-
-
-def read_roster(path: str | Path) -> pd.DataFrame:
-    """Read and check a staff roster CSV.
-
-    Columns (header case and spacing ignored): ``name`` and ``fte`` (0 < fte <= 1) required;
-    ``base`` (a postcode, an area code such as ``E01005320``, or ``"easting,northing"`` in
-    EPSG:27700) and ``email`` optional. Row ``i`` of the roster is the worker of zone ``i + 1``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``name, fte, base, base_kind, email, row``: ``base_kind`` is ``postcode``,
-        ``area_code``, ``point`` or None; ``row`` is the line in the file.
-
-    Raises
-    ------
-    InputError
-        Naming the file, row and column of the first problem and how to fix it.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"Roster {p} not found; expected a CSV with columns name, fte.")
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            rows = [(reader.line_num, r) for r in reader]
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not UTF-8 text; save the roster as CSV UTF-8.") from None
-    if not header:
-        raise InputError(f"{p}: the file is empty; expected a header row: name,fte,base,email.")
-    cols = []
-    for c in header:
-        key = _ALIASES.get(c.strip().lower().replace(" ", "_"))
-        if key is None:
-            raise InputError(
-                f"{where(p, 1, c)}: unknown column; expected {ROSTER_COLUMNS} (name and fte "
-                "required). Rename or remove it."
-            )
-        if key in cols:
-            raise InputError(f"{where(p, 1, c)}: a second '{key}' column; keep one.")
-        cols.append(key)
-    for need in ("name", "fte"):
-        if need not in cols:
-            raise InputError(f"{where(p, 1)}: no '{need}' column; found {header}. Add it.")
-
-    records = []
-    seen: dict[str, int] = {}
-    for line, raw in rows:
-        if not any(v.strip() for v in raw):
-            continue
-        if len(raw) != len(cols):
-            raise InputError(
-                f"{where(p, line)}: {len(raw)} value(s) for {len(cols)} column(s); quote a "
-                'value that contains a comma (e.g. "393482,404988").'
-            )
-        rec = dict(zip(cols, (v.strip() for v in raw), strict=True))
-        name = rec["name"]
-        if not name:
-            raise InputError(f"{where(p, line, 'name')}: empty; give the worker's name.")
-        if name.casefold() in seen:
-            raise InputError(
-                f"{where(p, line, 'name')}: '{name}' is also on row {seen[name.casefold()]}; "
-                "names must be unique (add an initial)."
-            )
-        seen[name.casefold()] = line
-        try:
-            fte = float(rec["fte"])
-        except ValueError:
-            fte = float("nan")
-        if not 0 < fte <= 1:
-            raise InputError(
-                f"{where(p, line, 'fte')}: '{rec['fte']}' is not an FTE; expected a number above "
-                "0 and at most 1 (0.5 = half time)."
-            )
-        base, kind = _parse_base(rec.get("base", ""), p, line)
-        email = rec.get("email", "") or None
-        if email is not None and not _EMAIL.match(email):
-            raise InputError(
-                f"{where(p, line, 'email')}: '{email}' is not an email address; fix or leave "
-                "it blank."
-            )
-        records.append({"name": name, "fte": fte, "base": base, "base_kind": kind,
-                        "email": email, "row": line})
-    if not records:
-        raise InputError(f"{p}: no workers listed; add one row per worker under the header.")
-    return pd.DataFrame(records, columns=["name", "fte", "base", "base_kind", "email", "row"])
-
-
-def _parse_base(text: str, path: Path, line: int) -> tuple[str | None, str | None]:
-    if not text:
-        return None, None
-    up = text.upper().strip()
-    if _GSS.match(up):
-        return up, "area_code"
-    m = _POSTCODE.match(up)
-    if m:
-        return f"{m.group(1)} {m.group(2)}", "postcode"
-    m = _EN.match(text)
-    if m:
-        e, n = float(m.group(1)), float(m.group(2))
-        if 0 <= e <= 700_000 and 0 <= n <= 1_300_000 and (e > 1_000 or n > 1_000):
-            return f"{e:.0f},{n:.0f}", "point"
-        raise InputError(
-            f"{where(path, line, 'base')}: '{text}' is outside Great Britain in EPSG:27700; "
-            "give easting,northing in metres (e.g. 393482,404988), not longitude,latitude."
-        )
-    raise InputError(
-        f"{where(path, line, 'base')}: '{text}' is not a postcode (OL1 1AA), an area code "
-        "(E01005320) or easting,northing (393482,404988). Fix it or leave it blank."
-    )
-
-
-def roster_bases(roster: pd.DataFrame, postcodes: pd.DataFrame | None = None) -> list[Any]:
-    """Turn roster bases into ``ZoneBuilder(bases=...)``: one entry per worker.
-
-    Parameters
-    ----------
-    roster : pandas.DataFrame
-        From :func:`read_roster`.
-    postcodes : pandas.DataFrame, optional
-        ``postcode, eastings, northings`` (Code-Point Open), needed if any base is a postcode.
-
-    Returns
-    -------
-    list
-        Per worker: None, an area code, or an ``(easting, northing)`` tuple.
-    """
-    lookup: dict[str, tuple[float, float]] = {}
-    if postcodes is not None:
-        missing = [c for c in ("postcode", "eastings", "northings") if c not in postcodes]
-        if missing:
-            raise InputError(
-                f"roster_bases: postcode table lacks {missing}; expected postcode, eastings, "
-                "northings (as in data/postcodes_*_codepoint_open_*.csv)."
-            )
-        keys = postcodes["postcode"].astype(str).str.upper().str.replace(r"\s+", "", regex=True)
-        lookup = dict(zip(keys, zip(postcodes["eastings"].astype(float),
-                                    postcodes["northings"].astype(float), strict=True),
-                          strict=True))
-    out: list[Any] = []
-    for r in roster.itertuples(index=False):
-        kind = getattr(r, "base_kind", None)
-        if kind is None or pd.isna(kind):
-            out.append(None)
-        elif kind == "area_code":
-            out.append(r.base)
-        elif kind == "point":
-            e, n = r.base.split(",")
-            out.append((float(e), float(n)))
-        else:
-            key = r.base.replace(" ", "")
-            if key not in lookup:
-                hint = ("pass postcodes= (a Code-Point Open table)" if postcodes is None
-                        else "check it, or give the base as easting,northing")
-                raise InputError(
-                    f"Roster row {r.row}, column 'base': postcode '{r.base}' of {r.name} cannot "
-                    f"be placed; {hint}."
-                )
-            out.append(lookup[key])
-    return out

@@ -837,51 +837,6 @@ def _cluster_words(cluster: str, referrals: bool) -> str:
     }.get(cluster, "")
 
 
-CSV_COLUMNS = ["area_code", "area_name", "level", "need", "expected", "observed", "ratio",
-               "lower_limit", "upper_limit", "flag", "reason"]
-
-
-def flags_table(
-    snapshot,
-    *,
-    level: Literal["lsoa", "ward"] = "lsoa",
-    measure: Literal["engagement", "referrals"] = "engagement",
-    settings: RadarSettings | None = None,
-    full: bool = False,
-) -> pd.DataFrame:
-    """The flags of a snapshot as shared with people: ranked, small counts suppressed.
-
-    This is what ``needmap flags`` writes and the Off the radar page shows. ``full`` keeps every
-    statistic (funnel limits at both levels, z, EB rate, clusters) instead of the CSV columns;
-    figures that would let a suppressed count be worked back are suppressed with it.
-    """
-    from needmap.disclosure import suppress
-
-    threshold = int(snapshot.manifest.get("disclosure_threshold", 5))
-    settings = settings or RadarSettings()
-    areas = snapshot.areas(level)
-    name = snapshot.manifest.get("authority_name", "the authority")
-    model = RadarModel(
-        "families_engaged" if measure == "engagement" else "referrals", level=level,
-        method=settings.method, kind=measure, settings=settings,
-        random_state=settings.random_state, disclosure_threshold=threshold,
-    )
-    table = model.fit(areas).flags(areas, authority_name=name)
-    order = {FLAG_OFF_RADAR: 0, FLAG_HIDDEN_NEED: 0, FLAG_FRONT_DOOR: 1, FLAG_WATCH: 2,
-             FLAG_AS_EXPECTED: 3, FLAG_WELL_REACHED: 4, FLAG_TOO_FEW: 5}
-    table = table.assign(_order=table["flag"].map(order).fillna(9))
-    table = table.sort_values(["_order", "ratio"]).drop(columns="_order")
-    if not full:
-        table = table[CSV_COLUMNS]
-    shown = suppress(table.reset_index(drop=True), threshold, counts=("observed",))
-    small = shown["observed"].eq("c")
-    for col in ("ratio", "ratio_lower", "ratio_upper", "z", "z_adjusted", "eb_rate", "eb_ratio"):
-        if col in shown:
-            shown[col] = shown[col].astype(object)
-            shown.loc[small, col] = "c"
-    return shown
-
-
 FLAG_COLOURS = {
     FLAG_OFF_RADAR: "#b2182b",
     FLAG_HIDDEN_NEED: "#b2182b",
@@ -912,3 +867,65 @@ def funnel_data(full: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "line": label, "side": "lower" if col.startswith("lower") else "upper",
             }))
     return pts, pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+
+
+# -- the snapshot's flags -------------------------------------------------------------------------
+PUBLISHED_COLUMNS = [
+    "area_code", "area_name", "level", "kind", "need", "need_pctile", "need_band",
+    "need_band_label", "children", "expected", "observed", "ratio", "ratio_lower", "ratio_upper",
+    "lower_limit", "upper_limit", "lower_limit_95", "upper_limit_95", "flag", "certainty",
+    "reason",
+]  # fmt: skip
+_LOW = {FLAG_OFF_RADAR, FLAG_HIDDEN_NEED, FLAG_WATCH}
+_HIGH = {FLAG_WELL_REACHED, FLAG_FRONT_DOOR}
+_ORDER = {FLAG_OFF_RADAR: 0, FLAG_HIDDEN_NEED: 0, FLAG_FRONT_DOOR: 1, FLAG_WATCH: 2,
+          FLAG_AS_EXPECTED: 3, FLAG_WELL_REACHED: 4, FLAG_TOO_FEW: 5}
+
+
+def radar_flags(
+    areas: pd.DataFrame,
+    *,
+    level: Literal["lsoa", "ward"],
+    kind: Literal["engagement", "referrals"],
+    settings: RadarSettings,
+    threshold: int,
+    authority_name: str,
+    fit_counts: pd.Series,
+    decide_counts: pd.Series,
+    shown: pd.Series,
+) -> pd.DataFrame:
+    """The flags a snapshot publishes for one level and kind.
+
+    The model is fitted on ``fit_counts`` (the published, protected counts, with stand-ins for
+    hidden ones), so every published number is a function of published figures; each area's
+    class is decided on its true count (``decide_counts``), a hidden count (1..``threshold``)
+    being taken at the edge of the hidden range that makes a flag least likely, so the class says
+    no more than ``c`` does.
+    """
+    measure = "families_engaged" if kind == "engagement" else "referrals"
+    fit = np.asarray(fit_counts, dtype=float)
+    true = np.asarray(decide_counts, dtype=float)
+    hidden = ~np.asarray(shown, dtype=bool)
+    fit_table = areas.assign(**{measure: fit})
+    model = RadarModel(
+        measure, level=level, kind=kind, settings=settings, random_state=settings.random_state,
+        disclosure_threshold=threshold,
+    ).fit(fit_table)
+    published = model.flags(fit_table, authority_name=authority_name)
+    low = model.flags(areas.assign(**{measure: np.where(hidden, threshold, true)}),
+                      authority_name=authority_name)["flag"].to_numpy()
+    high = model.flags(areas.assign(**{measure: np.where(hidden, 1.0, true)}),
+                       authority_name=authority_name)["flag"].to_numpy()
+    flag = np.where(np.isin(low, list(_LOW)), low,
+                    np.where(np.isin(high, list(_HIGH)), high,
+                             np.where(low == FLAG_TOO_FEW, FLAG_TOO_FEW, FLAG_AS_EXPECTED)))
+    out = published.assign(kind=kind, flag=flag, certainty="")
+    for col in ("observed", "ratio", "ratio_lower", "ratio_upper"):
+        out[col] = out[col].where(~hidden)
+    out["expected"] = out["expected"].round(1)
+    for col in ("ratio", "ratio_lower", "ratio_upper", "lower_limit", "upper_limit",
+                "lower_limit_95", "upper_limit_95", "need"):
+        out[col] = out[col].astype(float).round(2 if col != "need" else 3)
+    out = out.assign(_o=out["flag"].map(_ORDER).fillna(9))
+    out = out.sort_values(["_o", "ratio"], na_position="last").drop(columns="_o")
+    return out[PUBLISHED_COLUMNS].reset_index(drop=True)

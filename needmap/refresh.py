@@ -5,7 +5,9 @@ The same function serves the CLI and the app (which builds the demo snapshot on 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +19,17 @@ import pandas as pd
 
 from needmap import __version__
 from needmap.config import Config
+from needmap.disclosure import NOISE, load_key, protect, record_keys
 from needmap.errors import InputError, NeedmapWarning
-from needmap.indicators import build_indicators
-from needmap.snapshot import load_snapshot, sha256, write_snapshot
+from needmap.indicators import Indicators, build_indicators
+from needmap.radar import radar_flags
+from needmap.snapshot import (
+    latest_manifest,
+    list_snapshots,
+    load_snapshot,
+    sha256,
+    write_snapshot,
+)
 from needmap.sources.boundaries import read_boundaries
 from needmap.sources.deprivation import read_deprivation
 from needmap.sources.geocode import geocode, read_postcodes
@@ -36,6 +46,8 @@ STEPS = (
     "records",
     "geocode",
     "indicators",
+    "protect",
+    "flags",
     "snapshot",
 )
 
@@ -61,6 +73,8 @@ class RefreshResult:
     manifest: dict[str, Any]
     quality: list[FileQuality] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: True when nothing was written: the latest snapshot was made from the same inputs.
+    up_to_date: bool = False
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -149,9 +163,19 @@ def refresh(
     progress: Callable[[str], None] | None = None,
     today: dt.date | None = None,
 ) -> RefreshResult:
-    """Build a snapshot for ``config``. Raises ``NeedmapError`` with a user-facing message."""
+    """Build a snapshot for ``config``. Raises ``NeedmapError`` with a user-facing message.
+
+    When the latest snapshot was made from the same inputs, config, period and needmap version,
+    nothing is written and the result says ``up_to_date`` (``force`` writes one anyway).
+    """
     step = progress or (lambda name: None)
     caught: list[str] = []
+    fingerprint = _fingerprint(config, start or config.period.start, end or config.period.end)
+    if not force:
+        current = latest_manifest(config.snapshots_folder)
+        if current and current.get("fingerprint") == fingerprint:
+            path = config.snapshots_folder / current["snapshot_id"]
+            return RefreshResult(snapshot_path=path, manifest=current, up_to_date=True)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", NeedmapWarning)
         geo = load_geography(config, step)
@@ -179,6 +203,10 @@ def refresh(
         engagement = _combine(located["engagement"], "engagement")
 
         step("indicators")
+        key = load_key(config.secrets_folder, create=True,
+                       snapshots_exist=bool(list_snapshots(config.snapshots_folder)))
+        referrals = _with_keys(referrals, "referral_id", key)
+        engagement = _with_keys(engagement, "family_id", key)
         ind = build_indicators(
             areas,
             wards,
@@ -187,7 +215,13 @@ def refresh(
             start=start or config.period.start,
             end=end or config.period.end,
             rereferral_window_days=config.records.rereferral_window_days,
+            authority_code=config.authority.code,
+            authority_name=config.authority.name,
         )
+        step("protect")
+        protected = protect(ind.cells, config.disclosure.threshold)
+        step("flags")
+        flags = snapshot_flags(ind, protected, config)
         caught = [str(w.message) for w in seen if issubclass(w.category, NeedmapWarning)]
     for message in caught:
         warnings.warn(message, NeedmapWarning, stacklevel=2)
@@ -197,21 +231,34 @@ def refresh(
         {"role": role, "path": _rel(p, config.root), "sha256": sha256(p)}
         for role, p in _input_files(config)
     ]
+    dep = config.deprivation
     manifest = {
         "needmap_version": __version__,
+        "fingerprint": fingerprint,
         "authority_code": config.authority.code,
         "authority_name": config.authority.name,
         "config": _rel(config.source, config.root),
-        "deprivation_vintage": config.deprivation.vintage,
-        "lsoa_vintage": config.deprivation.lsoa_vintage,
-        "children_age_band": config.deprivation.children_age_band,
+        "deprivation_vintage": dep.vintage,
+        "lsoa_vintage": dep.lsoa_vintage,
+        "children_age_band": dep.children_age_band,
+        "children_source": dep.children_source,
+        "boundaries": {
+            "ward": config.ward.generalisation,
+            "lsoa": config.lsoa.generalisation,
+        },
         "lookup_method": str(lookup["lookup_method"].iloc[0]),
-        "disclosure_threshold": config.disclosure.threshold,
+        "disclosure": {
+            "threshold": config.disclosure.threshold,
+            "method": config.disclosure.method,
+            "noise": {str(k): v for k, v in NOISE.items()},
+        },
+        "radar": dataclasses.asdict(config.radar),
+        "configured_period": ind.configured_period,
         "synthetic_records": config.records.synthetic,
         "england": config.england.as_dict(),
         "tile_url": config.maps.tile_url,
         "tile_attribution": config.maps.tile_attribution,
-        "attribution": config.maps.attribution or DEFAULT_ATTRIBUTION,
+        "attribution": config.maps.attribution,
         "n_wards": len(ind.ward),
         "n_lsoas": len(ind.lsoa),
         "children_total": float(ind.lsoa["children"].sum()),
@@ -223,7 +270,13 @@ def refresh(
         },
         "warnings": caught,
     }
-    path = write_snapshot(config.snapshots_folder, ind, schools, manifest, force=force)
+    raw = ind.cells.drop(columns=["key", "key_b"])
+    tables = {
+        "lsoa": ind.lsoa, "ward": ind.ward, "authority": ind.authority, "periods": ind.periods,
+        "protected": protected, "flags": flags, "schools": schools, "raw": raw,
+    }
+    path = write_snapshot(config.snapshots_folder, tables, manifest, force=force,
+                          period_start=ind.period_start, period_end=ind.period_end)
     snap_id = path.name
     for b, q in zip(batches, quality, strict=True):
         if len(b.rejects):
@@ -232,56 +285,80 @@ def refresh(
                          quality=quality, warnings=caught)
 
 
+def _fingerprint(config: Config, start: dt.date | None, end: dt.date | None) -> str:
+    """What a snapshot is made from: inputs' SHA-256, the config file, the period, the version."""
+    parts = [__version__, str(start), str(end), sha256(config.source)]
+    parts += [f"{role}={sha256(p)}" for role, p in _input_files(config) if p.is_file()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _with_keys(records: pd.DataFrame, id_column: str, key: str) -> pd.DataFrame:
+    """Records with their record keys (``key``, ``key_b``) from ``id_column``."""
+    if records.empty:
+        return records.assign(key=pd.Series(dtype="int64"), key_b=pd.Series(dtype="int64"))
+    a, b = record_keys(records[id_column], key)
+    return records.assign(key=a, key_b=b)
+
+
+def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Off-the-radar flags of every level and kind for the configured period.
+
+    The radar is fitted on the protected counts and decides each area on its true count (see
+    ``needmap.radar.radar_flags``); this is the only place flags are computed.
+    """
+    period = ind.configured_period
+    frames = []
+    for level in ("lsoa", "ward"):
+        areas = getattr(ind, level)
+        code = f"{level}_code"
+        for kind, measure in (("engagement", "families_engaged"), ("referrals", "referrals")):
+            pub = _cells(protected, level, period, measure).reindex(areas[code])
+            true = _cells(ind.cells, level, period, measure).reindex(areas[code])
+            frames.append(radar_flags(
+                areas, level=level, kind=kind, settings=config.radar,
+                threshold=config.disclosure.threshold, authority_name=config.authority.name,
+                fit_counts=pub["value"].reset_index(drop=True),
+                decide_counts=true["count"].reset_index(drop=True),
+                shown=pub["shown"].reset_index(drop=True),
+            ))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cells(table: pd.DataFrame, level: str, period: str, measure: str) -> pd.DataFrame:
+    sel = (table["level"] == level) & (table["period"] == period) & (table["measure"] == measure)
+    return table[sel].set_index("area_code")
+
+
 MAX_CHECK_BYTES = 50 * 1024 * 1024
 
 
 def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | None = None,
-                       today: dt.date | None = None) -> FileQuality:
+                       today: dt.date | None = None,
+                       shown_name: str | None = None) -> FileQuality:
     """Validate one export exactly as refresh would, and return only its counts.
 
     The app uses this for uploads: nothing is kept, and only the data-quality summary (counts by
-    reason) is returned, never a row.
+    reason) is returned, never a row. ``shown_name`` is how errors name the file.
     """
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}.")
+    shown = shown_name or path.name
     size = path.stat().st_size if path.exists() else 0
     if size > MAX_CHECK_BYTES:
         raise InputError(
-            f"{path.name}: {size / 1e6:.0f} MB is over the {MAX_CHECK_BYTES / 1e6:.0f} MB limit "
+            f"{shown}: {size / 1e6:.0f} MB is over the {MAX_CHECK_BYTES / 1e6:.0f} MB limit "
             "for checking in the app. Check it with `needmap refresh` on the analyst's machine."
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NeedmapWarning)
         geo = load_geography(config)
-    batch = read_records(path, kind, sheet=sheet, max_reject_share=config.records.max_reject_share,
-                         today=today)
-    return locate(batch, geo, config, path.name)[1]
-
-
-def check_uploaded(config: Config, name: str, data: bytes, kind: str) -> FileQuality:
-    """``check_records_file`` for bytes from an upload, via a private temporary file."""
-    import tempfile
-
-    if len(data) > MAX_CHECK_BYTES:
-        raise InputError(
-            f"{name}: {len(data) / 1e6:.0f} MB is over the {MAX_CHECK_BYTES / 1e6:.0f} MB limit "
-            "for checking in the app."
-        )
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name)
-    with tempfile.TemporaryDirectory() as tmp:
-        # Named as uploaded, so an error names the file the person chose.
-        path = Path(tmp) / (safe or "upload.csv")
-        path.write_bytes(data)
-        quality = check_records_file(config, path, kind)
-    quality.path = name
+    try:
+        batch = read_records(path, kind, sheet=sheet,
+                             max_reject_share=config.records.max_reject_share, today=today)
+        quality = locate(batch, geo, config, shown)[1]
+    except InputError as exc:
+        raise InputError(str(exc).replace(str(path), shown)) from None
     return quality
-
-
-DEFAULT_ATTRIBUTION = (
-    "Contains OS data © Crown copyright and database right 2025. Contains Royal Mail data © Royal "
-    "Mail copyright and database right 2025. Source: Office for National Statistics licensed under "
-    "the Open Government Licence v3.0. English Indices of Deprivation 2019, MHCLG (OGL v3.0)."
-)
 
 
 def _check_lsoas_inside(

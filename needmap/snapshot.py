@@ -21,49 +21,133 @@ import geopandas as gpd
 import pandas as pd
 
 from needmap.errors import SnapshotError
-from needmap.indicators import Indicators
 
 MANIFEST = "manifest.json"
 LATEST = "LATEST"
-TABLES = {
+#: Files of a snapshot. ``raw`` holds true counts: it stays on the analyst's machine and nothing
+#: that publishes reads it (``needmap.outputs`` and the app read the protected tables only).
+FILES = {
     "lsoa": "lsoa.parquet",
     "ward": "ward.parquet",
-    "schools": "schools.parquet",
-}
-FRAMES = {
-    "lsoa_quarterly": "lsoa_quarterly.parquet",
-    "ward_quarterly": "ward_quarterly.parquet",
     "authority": "authority.parquet",
-    "authority_quarterly": "authority_quarterly.parquet",
+    "periods": "periods.parquet",
+    "protected": "protected.parquet",
+    "flags": "flags.parquet",
+    "schools": "schools.parquet",
+    "raw": "raw.parquet",
 }
 
 
 @dataclass
 class Snapshot:
-    """A loaded snapshot: the area tables, the quarterly tables and the manifest."""
+    """A loaded snapshot: public area attributes, the protected tables, flags and the manifest.
+
+    Everything a reader needs is here, so no page or command looks into the manifest itself.
+    """
 
     path: Path
     manifest: dict[str, Any]
     lsoa: gpd.GeoDataFrame
     ward: gpd.GeoDataFrame
-    lsoa_quarterly: pd.DataFrame
-    ward_quarterly: pd.DataFrame
     authority: pd.DataFrame
-    authority_quarterly: pd.DataFrame
+    periods: pd.DataFrame
+    protected: pd.DataFrame
+    flags_table: pd.DataFrame
     schools: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
 
     @property
     def id(self) -> str:
         return str(self.manifest["snapshot_id"])
 
+    @property
+    def threshold(self) -> int:
+        """Counts from 1 to this are published as ``c``."""
+        return int(self.manifest["disclosure"]["threshold"])
+
+    @property
+    def disclosure_method(self) -> str:
+        return str(self.manifest["disclosure"]["method"])
+
+    @property
+    def authority_code(self) -> str:
+        return str(self.manifest["authority_code"])
+
+    @property
+    def authority_name(self) -> str:
+        return str(self.manifest["authority_name"])
+
+    @property
+    def vintage(self) -> str:
+        """The deprivation vintage, e.g. ``IoD2025``."""
+        return str(self.manifest["deprivation_vintage"])
+
+    @property
+    def lsoa_vintage(self) -> str:
+        return str(self.manifest["lsoa_vintage"])
+
+    @property
+    def children_label(self) -> str:
+        """What ``children`` counts: age band and source, e.g. "0-15 (ONS mid-2022)"."""
+        return str(self.manifest["children_age_band"])
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest.get("synthetic_records"))
+
+    @property
+    def period_start(self) -> dt.date:
+        return dt.date.fromisoformat(self.manifest["period_start"])
+
+    @property
+    def period_end(self) -> dt.date:
+        return dt.date.fromisoformat(self.manifest["period_end"])
+
+    @property
+    def configured_period(self) -> str:
+        """The id of the configured period in ``periods`` and ``protected``."""
+        return str(self.manifest["configured_period"])
+
+    @property
+    def radar_settings(self) -> dict[str, Any]:
+        return dict(self.manifest["radar"])
+
+    @property
+    def england(self) -> dict[str, float]:
+        return dict(self.manifest.get("england") or {})
+
+    def quarters(self) -> list[str]:
+        """Published quarters, oldest first."""
+        return self.periods.loc[self.periods["kind"] == "quarter", "period"].astype(str).tolist()
+
     def areas(self, level: str) -> gpd.GeoDataFrame:
-        """The period table for ``level`` ("lsoa" or "ward")."""
+        """Public attributes of every area of ``level`` ("lsoa" or "ward"): no counts."""
         if level not in ("lsoa", "ward"):
             raise ValueError(f"level must be 'lsoa' or 'ward', got {level!r}")
         return self.lsoa if level == "lsoa" else self.ward
 
-    def quarterly(self, level: str) -> pd.DataFrame:
-        return self.lsoa_quarterly if level == "lsoa" else self.ward_quarterly
+    def flags(self, level: str, kind: str = "engagement") -> pd.DataFrame:
+        """The published off-the-radar flags of one level and kind, strongest first."""
+        sel = self.flags_table[(self.flags_table["level"] == level)
+                               & (self.flags_table["kind"] == kind)]
+        return sel.reset_index(drop=True)
+
+    def cells(self, level: str, period: str) -> pd.DataFrame:
+        """Protected cells of one level and period: ``area_code, measure, value, shown``.
+
+        ``value`` is the published count, or the stand-in of a hidden one (for sums only).
+        """
+        t = self.protected
+        sel = t[(t["level"] == level) & (t["period"].astype(str) == period)]
+        return pd.DataFrame({
+            "area_code": sel["area_code"].astype(str).to_numpy(),
+            "measure": sel["measure"].astype(str).to_numpy(),
+            "value": sel["value"].to_numpy(),
+            "shown": sel["shown"].to_numpy(dtype=bool),
+        })
+
+    def raw_cells(self) -> pd.DataFrame:
+        """True counts (local use only: tests, benchmarks). Never call this from an output."""
+        return pd.read_parquet(self.path / FILES["raw"])
 
 
 def sha256(path: Path) -> str:
@@ -101,19 +185,21 @@ def new_snapshot_id(now: dt.datetime | None = None) -> str:
 
 def write_snapshot(
     folder: Path,
-    indicators: Indicators,
-    schools: gpd.GeoDataFrame | None,
+    tables: dict[str, pd.DataFrame],
     manifest: dict[str, Any],
     *,
+    period_start: dt.date,
+    period_end: dt.date,
     force: bool = False,
 ) -> Path:
     """Write a new snapshot under ``folder`` (the snapshots folder) and point LATEST at it.
 
+    ``tables`` maps names of :data:`FILES` to frames (GeoDataFrames are written as GeoParquet).
     Refuses (``SnapshotError``) to replace a snapshot covering a later period unless ``force``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     current = latest_manifest(folder)
-    end = indicators.period_end.isoformat()
+    end = period_end.isoformat()
     if current and not force and str(current.get("period_end", "")) > end:
         raise SnapshotError(
             f"{folder}: the current snapshot {current['snapshot_id']} covers a later period "
@@ -127,17 +213,15 @@ def write_snapshot(
     tmp = folder / f".tmp-{snap_id}-{os.getpid()}"
     tmp.mkdir()
     try:
-        indicators.lsoa.to_parquet(tmp / TABLES["lsoa"], index=False)
-        indicators.ward.to_parquet(tmp / TABLES["ward"], index=False)
-        if schools is not None and len(schools):
-            schools.to_parquet(tmp / TABLES["schools"], index=False)
-        for name, filename in FRAMES.items():
-            getattr(indicators, name).to_parquet(tmp / filename, index=False)
+        for name, frame in tables.items():
+            if frame is None or (name == "schools" and not len(frame)):
+                continue
+            frame.to_parquet(tmp / FILES[name], index=False)
         manifest = {
             **manifest,
             "snapshot_id": snap_id,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "period_start": indicators.period_start.isoformat(),
+            "period_start": period_start.isoformat(),
             "period_end": end,
             "files": sorted(p.name for p in tmp.iterdir()),
         }
@@ -203,7 +287,10 @@ def latest_path(folder: Path) -> Path | None:
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """Load a snapshot folder, or the latest one when given the snapshots folder."""
+    """Load a snapshot folder, or the latest one when given the snapshots folder.
+
+    The raw (true) counts are not loaded: see :meth:`Snapshot.raw_cells`.
+    """
     path = Path(path)
     if not (path / MANIFEST).is_file():
         found = latest_path(path)
@@ -213,7 +300,12 @@ def load_snapshot(path: Path) -> Snapshot:
             )
         path = found
     manifest = json.loads((path / MANIFEST).read_text("utf-8"))
-    schools_file = path / TABLES["schools"]
+    if "disclosure" not in manifest or not (path / FILES["protected"]).is_file():
+        raise SnapshotError(
+            f"{path}: this snapshot was made by an older needmap without the protected tables. "
+            "Run `needmap refresh` to make a new one."
+        )
+    schools_file = path / FILES["schools"]
     schools = (
         gpd.read_parquet(schools_file)
         if schools_file.is_file()
@@ -222,8 +314,11 @@ def load_snapshot(path: Path) -> Snapshot:
     return Snapshot(
         path=path,
         manifest=manifest,
-        lsoa=gpd.read_parquet(path / TABLES["lsoa"]),
-        ward=gpd.read_parquet(path / TABLES["ward"]),
+        lsoa=gpd.read_parquet(path / FILES["lsoa"]),
+        ward=gpd.read_parquet(path / FILES["ward"]),
+        authority=pd.read_parquet(path / FILES["authority"]),
+        periods=pd.read_parquet(path / FILES["periods"]),
+        protected=pd.read_parquet(path / FILES["protected"]),
+        flags_table=pd.read_parquet(path / FILES["flags"]),
         schools=schools,
-        **{name: pd.read_parquet(path / filename) for name, filename in FRAMES.items()},
     )

@@ -9,9 +9,12 @@ Two measures of how much work an area brings:
     and does not change when a service's own recording changes; it answers "how many children,
     and how needy, does this worker cover?".
 ``caseload``: **expected caseload**, ``referrals + families_engaged`` over the snapshot's
-    period: the work the service actually saw. It follows demand as recorded, including its gaps
-    (an area the service does not reach carries little caseload), so it is best read beside the
-    first. It is a count of people: tables and exports suppress it like any other count.
+    configured period: the work the service actually saw. It follows demand as recorded,
+    including its gaps (an area the service does not reach carries little caseload), so it is
+    best read beside the first. It is built from the *protected* counts (with stand-ins for
+    hidden ones, see ``needmap.disclosure``), never the true ones, so neither a zone's workload
+    nor the shape of the zones carries more than the published figures do; an area's caseload is
+    shown as ``c`` wherever one of its parts is.
 
 :func:`plan_zones` turns a snapshot, a measure and a staff count or roster into a zoning plan
 with :class:`needmap.zones.ZoneBuilder`; the app's Zones page and ``needmap zones`` both call it.
@@ -19,24 +22,22 @@ with :class:`needmap.zones.ZoneBuilder`; the app's Zones page and ``needmap zone
 
 from __future__ import annotations
 
-import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from needmap.config import Config
+from needmap.config import ZoneSettings
 from needmap.errors import InputError
-from needmap.plans import read_roster, roster_bases
+from needmap.snapshot import Snapshot
+from needmap.sources.roster import base_points
 from needmap.zones import ZoneBuilder
 
 __all__ = [
-    "DEFAULT_MEASURE",
-    "DEFAULT_SEED",
     "EXAMPLE_ROSTER",
     "LEVELS",
     "WORKLOAD_LABELS",
@@ -44,15 +45,11 @@ __all__ = [
     "WorkloadMeasure",
     "ZonePlan",
     "plan_zones",
-    "read_roster_upload",
-    "roster_postcodes",
     "workload",
 ]
 
 LEVELS = ("lsoa", "ward")
-DEFAULT_MEASURE = "children_need"
-DEFAULT_SEED = 0
-DEFAULT_TOLERANCE = 0.05
+DEFAULTS = ZoneSettings()
 #: Six fictional workers (one base a postcode, one an LSOA code) for the demo.
 EXAMPLE_ROSTER = Path(__file__).resolve().parents[1] / "data" / "roster_example.csv"
 
@@ -99,54 +96,36 @@ def _measure(key: str) -> WorkloadMeasure:
         ) from None
 
 
-def workload(areas: pd.DataFrame, measure: str = DEFAULT_MEASURE) -> pd.Series:
-    """Each area's workload under ``measure`` (see the module docstring for the definitions).
-
-    Parameters
-    ----------
-    areas : pandas.DataFrame
-        One row per area, e.g. ``snapshot.lsoa`` or ``snapshot.ward``. Not modified.
-    measure : {"children_need", "caseload"}
-        Which workload.
+def workload(snapshot: Snapshot, level: str, measure: str = DEFAULTS.workload
+             ) -> tuple[pd.Series, pd.Series]:
+    """Each area's workload under ``measure`` and whether it is shown (see the module docstring).
 
     Returns
     -------
-    pandas.Series
-        Named ``workload``, aligned with ``areas``; never negative.
-
-    Raises
-    ------
-    InputError
-        If the measure is unknown, a column it needs is missing, or a value is missing or
-        negative.
+    (pandas.Series, pandas.Series)
+        The workload (float, never negative; hidden parts count with their stand-ins, so it may
+        be summed over zones) and a boolean Series, False where it must be shown as ``c``; both
+        indexed by area code in the order of ``snapshot.areas(level)``.
     """
     m = _measure(measure)
-    missing = [c for c in m.columns if c not in areas.columns]
-    if missing:
-        raise InputError(
-            f"Workload '{measure}' needs column(s) {missing}; found {list(areas.columns)}. "
-            "Use a snapshot's lsoa or ward table."
-        )
-    values = {c: pd.to_numeric(areas[c], errors="coerce") for c in m.columns}
-    for c, v in values.items():
-        bad = v.isna() | (v < 0)
-        if bad.any():
-            where = areas.index[bad.to_numpy()][:5].tolist()
-            raise InputError(
-                f"Workload '{measure}': column '{c}' is missing or negative in {int(bad.sum())} "
-                f"row(s), e.g. index {where}. Refresh the snapshot, or choose another measure."
-            )
+    areas = snapshot.areas(level)
+    codes = areas[f"{level}_code"].astype(str)
     if measure == "children_need":
-        idaci = values["idaci_score"]
-        if (idaci > 1).any():
+        idaci = pd.to_numeric(areas["idaci_score"], errors="coerce").fillna(0.0)
+        if (idaci > 1).any() or (idaci < 0).any():
             raise InputError(
-                "Workload 'children_need': idaci_score must be a share from 0 to 1, found up to "
-                f"{idaci.max():g}. Check [deprivation] idaci_score_column."
+                "Workload 'children_need': idaci_score must be a share from 0 to 1, found "
+                f"{idaci.min():g} to {idaci.max():g}. Check [deprivation] idaci_score_column."
             )
-        out = values["children"] * (1.0 + idaci)
-    else:
-        out = values["referrals"] + values["families_engaged"]
-    return out.astype(float).rename("workload")
+        load = pd.to_numeric(areas["children"], errors="coerce").fillna(0.0) * (1.0 + idaci)
+        return (pd.Series(load.to_numpy(dtype=float), index=codes, name="workload"),
+                pd.Series(True, index=codes))
+    cells = snapshot.cells(level, snapshot.configured_period)
+    value = cells.pivot(index="area_code", columns="measure", values="value").reindex(codes)
+    shown = cells.pivot(index="area_code", columns="measure", values="shown").reindex(codes)
+    load = value[list(m.columns)].sum(axis=1).astype(float)
+    visible = shown[list(m.columns)].fillna(False).all(axis=1)
+    return load.rename("workload"), visible.astype(bool)
 
 
 @dataclass
@@ -159,8 +138,8 @@ class ZonePlan:
         Geography zoned (``lsoa`` or ``ward``) and workload measure used.
     labels : pandas.DataFrame
         ``area_code, area_name, zone, workload``, one row per area (what
-        :meth:`needmap.plans.PlanStore.save_plan` takes). Workload is not suppressed: store it,
-        do not show it; show :func:`needmap.zonepack.zone_summary` instead.
+        :meth:`needmap.plans.PlanStore.save_plan` takes). Workload includes stand-ins for hidden
+        counts: store it and sum it, show it through ``needmap.outputs.zone_tables``.
     zones : pandas.DataFrame
         :attr:`needmap.zones.ZoneBuilder.zones_` (n_areas, workload, target, deviation,
         polsby_popper, contiguous, fte) with a ``name`` column when a roster was given.
@@ -176,6 +155,9 @@ class ZonePlan:
     zones: pd.DataFrame
     roster: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
+    snapshot_id: str | None = None
+    seed: int | None = None
+    tolerance: float = DEFAULTS.tolerance
 
     @property
     def staff(self) -> pd.DataFrame | None:
@@ -188,16 +170,16 @@ class ZonePlan:
 
 
 def plan_zones(
-    snapshot: Any,
+    snapshot: Snapshot,
     *,
     level: str = "lsoa",
-    measure: str = DEFAULT_MEASURE,
+    measure: str = DEFAULTS.workload,
     n_zones: int | None = None,
     roster: pd.DataFrame | None = None,
     postcodes: pd.DataFrame | None = None,
     locks: Mapping[str, int] | None = None,
-    random_state: int | None = DEFAULT_SEED,
-    tolerance: float = DEFAULT_TOLERANCE,
+    random_state: int | None = DEFAULTS.seed,
+    tolerance: float = DEFAULTS.tolerance,
 ) -> ZonePlan:
     """Zone a snapshot's areas into one contiguous, workload-balanced zone per worker.
 
@@ -212,12 +194,13 @@ def plan_zones(
     n_zones : int, optional
         Number of equal-FTE zones. Give this or ``roster``.
     roster : pandas.DataFrame, optional
-        From :func:`needmap.plans.read_roster`: one zone per worker, targets in proportion to
-        FTE, each zone containing its worker's base if one is given.
+        From :func:`needmap.sources.roster.read_roster`: one zone per worker, targets in
+        proportion to FTE, each zone containing its worker's base if one is given.
     postcodes : pandas.DataFrame, optional
-        ``postcode, eastings, northings``, needed when a roster base is a postcode.
+        :func:`needmap.sources.geocode.read_postcodes` output, needed when a base is a postcode.
     locks : mapping, optional
-        ``{area_code: zone}`` to keep fixed while the rest is re-balanced.
+        ``{area_code: zone}`` to keep fixed while the rest is re-balanced. Locks that leave a
+        zone with no area to grow from are refused with a plain message.
     random_state : int or None
         Seed; the same inputs and seed give the same plan.
     tolerance : float
@@ -242,15 +225,23 @@ def plan_zones(
     areas = snapshot.areas(level)
     code, name = f"{level}_code", f"{level}_name"
     data = areas[[code, name, areas.geometry.name]].copy()
-    data["workload"] = workload(areas, measure).to_numpy()
-
+    load, _ = workload(snapshot, level, measure)
+    data["workload"] = load.to_numpy()
+    k = len(roster) if roster is not None else int(n_zones)
+    if k > len(data):
+        raise InputError(
+            f"{k} zones cannot be made from {len(data)} {'LSOAs' if level == 'lsoa' else 'wards'}"
+            "; use fewer staff or zone LSOAs."
+        )
     params: dict[str, Any] = {"n_zones": n_zones}
     if roster is not None:
         params = {"fte": roster["fte"].astype(float).tolist(),
-                  "bases": _bases_for_level(roster_bases(roster, postcodes), snapshot, level,
+                  "bases": _bases_for_level(base_points(roster, postcodes), snapshot, level,
                                             roster)}
     if locks:
-        params["locks"] = {str(k): int(v) for k, v in locks.items()}
+        locks = {str(c): int(z) for c, z in locks.items()}
+        _check_locks(locks, data[code].astype(str), k, level)
+        params["locks"] = locks
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         builder = ZoneBuilder(
@@ -266,11 +257,35 @@ def plan_zones(
     zones = builder.zones_.copy()
     if roster is not None:
         zones.insert(0, "name", roster["name"].to_numpy())
-    # ZoneBuilder's hints name its own parameters; say what the caller can change here.
-    hint = "zone LSOAs rather than wards" if level == "ward" else "zone LSOAs"
-    notes = [str(w.message).replace("try keep_wards_whole=False", hint)
-             for w in caught if issubclass(w.category, UserWarning)]
-    return ZonePlan(level, measure, labels, zones, roster, notes)
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    off = zones.index[np.abs(zones["deviation"].to_numpy(dtype=float)) > tolerance]
+    if len(off):
+        listed = ", ".join(f"zone {z} ({zones.loc[z, 'deviation']:+.1%})" for z in off)
+        hint = ("zone LSOAs rather than wards, or " if level == "ward" else "") + \
+            "allow a larger tolerance"
+        notes = [n for n in notes if "tolerance" not in n and "balance" not in n]
+        notes.append(f"{len(off)} of {len(zones)} zones are outside +-{tolerance:.0%} of their "
+                     f"target: {listed}. Try another seed, {hint}.")
+    return ZonePlan(level, measure, labels, zones, roster, notes, snapshot_id=snapshot.id,
+                    seed=random_state, tolerance=tolerance)
+
+
+def _check_locks(locks: dict[str, int], codes: pd.Series, k: int, level: str) -> None:
+    """Locks must name areas of this level and zones 1..k, and leave every zone room to grow."""
+    unknown = sorted(set(locks) - set(codes))
+    if unknown:
+        raise InputError(f"Locked area(s) {unknown[:3]} are not {level.upper()}s of this snapshot.")
+    bad = sorted({z for z in locks.values() if not 1 <= z <= k})
+    if bad:
+        raise InputError(f"Areas are locked to zone(s) {bad}, but there are zones 1..{k} only.")
+    free = len(codes) - len(locks)
+    empty = k - len(set(locks.values()))
+    if empty > free:
+        raise InputError(
+            f"Every area is locked, or nearly: {empty} zone(s) have no locked area and only "
+            f"{free} area(s) are left to start them. Unlock some areas (Clear locks) or lock "
+            "areas to every zone."
+        )
 
 
 def _bases_for_level(bases: list[Any], snapshot: Any, level: str,
@@ -295,49 +310,3 @@ def _bases_for_level(bases: list[Any], snapshot: Any, level: str,
                 )
         out.append(base)
     return out
-
-
-def read_roster_upload(data: bytes, filename: str) -> pd.DataFrame:
-    """Read a roster uploaded as bytes (e.g. from a browser) with :func:`read_roster`.
-
-    Error messages name ``filename`` as the user knows it, not the temporary copy.
-    """
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name) or "roster.csv"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / safe
-        path.write_bytes(data)
-        try:
-            return read_roster(path)
-        except InputError as exc:
-            raise InputError(str(exc).replace(str(path), filename)) from None
-
-
-def roster_postcodes(roster: pd.DataFrame, config: Config) -> pd.DataFrame | None:
-    """The config's postcode table as :func:`needmap.plans.roster_bases` reads it, or None.
-
-    Read only when a base in ``roster`` is a postcode.
-
-    Raises
-    ------
-    InputError
-        If a base is a postcode and the config has no ``[postcodes]`` table.
-    """
-    kinds = roster["base_kind"] if "base_kind" in roster else pd.Series(dtype=object)
-    postcode_rows = roster.loc[(kinds == "postcode").to_numpy()]
-    if postcode_rows.empty:
-        return None
-    if config.postcodes is None:
-        first = postcode_rows.iloc[0]
-        raise InputError(
-            f"Roster row {first['row']}, column 'base': '{first['base']}' is a postcode, but "
-            f"{config.source} has no [postcodes] table to place it. Add [postcodes] path = ..., "
-            "or give the base as an area code or easting,northing."
-        )
-    from needmap.sources.geocode import read_postcodes
-
-    table = read_postcodes(config.postcodes).reset_index()
-    return pd.DataFrame({
-        "postcode": table["postcode"].astype(str).to_numpy(),
-        "eastings": table["easting"].to_numpy(dtype=float),
-        "northings": table["northing"].to_numpy(dtype=float),
-    })

@@ -20,7 +20,7 @@ import streamlit.components.v1 as components
 from streamlit_folium import st_folium
 
 from needmap.errors import InputError
-from needmap.maps import STATIC_DIR, localize_assets
+from needmap.outputs.maps.assets import STATIC_DIR, localize_assets
 
 #: What a page needs back from a click: the clicked feature (its ``properties`` and ``id``).
 #: Panning and zooming change only other keys, so they do not rerun the page.

@@ -9,12 +9,10 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import streamlit as st
 
 from needmap.config import Config, load_config
 from needmap.errors import NeedmapError
-from needmap.geometry import display_geometry
 from needmap.snapshot import Snapshot, latest_path, load_snapshot
 
 DEMO_BANNER = "demo: no sign-in, synthetic records"
@@ -69,33 +67,26 @@ def default_level(snapshot: Snapshot) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def display_layer(snapshot_id: str, level: str) -> gpd.GeoDataFrame:
-    """Simplified EPSG:4326 polygons of one level, with every attribute, cached per snapshot."""
-    snap = get_snapshot()
-    return display_geometry(snap.areas(level))
+    """Simplified EPSG:4326 polygons of one level, with public attributes, cached per snapshot."""
+    from needmap.outputs.maps.layers import display_layer as layer
+
+    return layer(get_snapshot(), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def outline_layer(snapshot_id: str) -> gpd.GeoDataFrame:
     """The authority outline (the union of its wards) for display."""
-    from needmap.sources.boundaries import authority_outline
+    from needmap.outputs.maps.layers import outline_of
 
-    return authority_outline(display_layer(snapshot_id, "ward"))
-
-
-def attribution(snapshot: Snapshot, *, full: bool = False) -> str:
-    """Short attribution for maps (the full text is on the Data page)."""
-    from needmap.views import attribution as credit
-
-    return credit(snapshot.manifest, full=full)
+    return outline_of(display_layer(snapshot_id, "ward"))
 
 
 def header(snapshot: Snapshot) -> None:
     """The banner every page shows: demo mode and what the data are."""
-    m = snapshot.manifest
-    if m.get("synthetic_records"):
+    if snapshot.synthetic:
         label = "synthetic records" if auth_configured() else DEMO_BANNER
-        st.info(f"**{label}**. {m['authority_name']}: real boundaries and IoD2019; "
-                "referral and engagement records are synthetic.", icon="ℹ️")
+        st.info(f"**{label}**. {snapshot.authority_name}: real boundaries and "
+                f"{snapshot.vintage}; referral and engagement records are synthetic.", icon="ℹ️")
 
 
 def show_error(exc: NeedmapError) -> None:
@@ -106,18 +97,17 @@ def level_label(level: str) -> str:
     return {"lsoa": "LSOA (neighbourhood)", "ward": "Ward"}[level]
 
 
-def quarters(snapshot: Snapshot) -> list[str]:
-    return sorted(pd.unique(snapshot.authority_quarterly["quarter"].astype(str)))
+def save_upload(upload, folder: Path) -> Path:
+    """An uploaded file written into ``folder`` under a safe version of its own name.
 
+    The one name sanitiser for uploads: errors then name the file the person chose.
+    """
+    import re
 
-@st.cache_data(show_spinner="Computing flags...", max_entries=16)
-def flags(snapshot_id: str, level: str, measure: str, full: bool = True) -> pd.DataFrame:
-    """The radar's flags for one snapshot (suppressed), cached: the local Moran permutations
-    take about a second."""
-    from needmap.radar import flags_table
-
-    return flags_table(get_snapshot(), level=level, measure=measure,
-                       settings=get_config().radar, full=full)
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.name).name).lstrip(".") or "upload.csv"
+    path = folder / safe
+    path.write_bytes(upload.getvalue())
+    return path
 
 
 def auth_configured() -> bool:

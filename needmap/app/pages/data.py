@@ -1,13 +1,17 @@
-"""Data: snapshot history, data quality, sources and licences."""
+"""Data: snapshots, data quality, sources and licences, the records-file check, the audit log."""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from needmap.app import state
 from needmap.errors import NeedmapError
-from needmap.refresh import check_uploaded
+from needmap.outputs.attribution import SOURCES, full_attribution
+from needmap.refresh import MAX_CHECK_BYTES, check_records_file
 from needmap.snapshot import list_snapshots
 
 access = state.require("data")
@@ -20,10 +24,18 @@ st.title("Data")
 st.subheader("Snapshots")
 history = pd.DataFrame(list_snapshots(config.snapshots_folder))
 if len(history):
-    history["current"] = history["snapshot_id"] == snap.id
-    st.dataframe(history[["snapshot_id", "created_at", "period_start", "period_end", "n_wards",
-                          "n_lsoas", "needmap_version", "current"]].iloc[::-1],
-                 hide_index=True, width="stretch")
+    shown = pd.DataFrame({
+        "Snapshot": history["snapshot_id"],
+        "Made (UTC)": history["created_at"].astype(str).str.replace("T", " ").str[:16],
+        "Period from": history["period_start"],
+        "Period to": history["period_end"],
+        "Wards": history["n_wards"],
+        "LSOAs": history["n_lsoas"],
+        "Deprivation": history.get("deprivation_vintage", pd.Series("", index=history.index)),
+        "needmap version": history["needmap_version"],
+        "Current": (history["snapshot_id"] == snap.id).map({True: "yes", False: ""}),
+    })
+    st.dataframe(shown.iloc[::-1], hide_index=True, width="stretch")
 st.caption("Refresh from the command line: `needmap refresh --config needmap.toml`. Earlier "
            "snapshots are kept.")
 
@@ -32,10 +44,11 @@ if access.can("data_quality_detail"):
     rows = []
     for r in m.get("records", []):
         rows.append({
-            "file": r["path"], "kind": r["kind"], "rows read": r["rows_read"],
-            "used": r["rows_used"], "rejected": sum(r["rejects"].values()),
-            "reasons": ", ".join(f"{k}: {v}" for k, v in r["rejects"].items()),
-            "located by": ", ".join(f"{k}: {v}" for k, v in r["located_by"].items()),
+            "File": r["path"], "Kind": r["kind"], "Rows read": f"{r['rows_read']:,}",
+            "Used": f"{r['rows_used']:,}", "Rejected": f"{sum(r['rejects'].values()):,}",
+            "Reasons": ", ".join(f"{k}: {v:,}" for k, v in r["rejects"].items()),
+            "Located by": ", ".join(f"{k.replace('_', ' ')}: {v:,}"
+                                   for k, v in r["located_by"].items()),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption("Rejected rows stay in a local file beside the snapshots and are never shown here.")
@@ -49,39 +62,54 @@ if access.can("check_records"):
         "you see only the counts. The file is deleted straight after and no row is shown or kept."
     )
     kind = st.radio("Kind", ["referrals", "engagement"], horizontal=True, key="check_kind")
-    upload = st.file_uploader("CSV or Excel export (up to 50 MB)",
-                              type=["csv", "xlsx", "xls", "txt"],
-                              key="check_upload")
+    upload = st.file_uploader(f"CSV or Excel export (up to {MAX_CHECK_BYTES // 2**20} MB)",
+                              type=["csv", "xlsx", "xls", "txt"], key="check_upload")
     if upload is not None:
         try:
-            quality = check_uploaded(config, upload.name, upload.getvalue(), kind)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = state.save_upload(upload, Path(tmp))
+                quality = check_records_file(config, path, kind, shown_name=upload.name)
+            state.audit("file_check", f"{kind}: {upload.name}")
         except NeedmapError as exc:
+            state.audit("file_check", f"{kind}: {upload.name} refused")
             state.show_error(exc)
         else:
             st.success(f"{quality.rows_read:,} rows read, {quality.rows_used:,} usable, "
                        f"{sum(quality.rejects.values()):,} would be rejected.")
-            st.dataframe(pd.DataFrame({"reason": list(quality.rejects),
-                                       "rows": list(quality.rejects.values())}),
+            st.dataframe(pd.DataFrame({"Reason": list(quality.rejects),
+                                       "Rows": [f"{v:,}" for v in quality.rejects.values()]}),
                          hide_index=True)
 
-st.subheader("Inputs")
-st.dataframe(pd.DataFrame(m.get("inputs", [])), hide_index=True, width="stretch")
-st.markdown(
-    f"Deprivation: **{m['deprivation_vintage']}** on **{m['lsoa_vintage']}**; children aged "
-    f"{m['children_age_band']}; LSOA-to-ward assignment: {m['lookup_method']}."
-)
-
-st.subheader("Sources and licences")
-st.markdown(state.attribution(snap, full=True))
-st.markdown(
-    "- Ward and LSOA boundaries: ONS Open Geography Portal (OGL v3.0).\n"
-    "- English Indices of Deprivation 2019: MHCLG (OGL v3.0).\n"
-    "- Postcodes: OS Code-Point Open (OS OpenData licence).\n"
-    "- Schools: DfE Get Information About Schools (OGL v3.0).\n"
-    "- Definitions of every figure: `docs/indicators.md`."
-)
+st.subheader("Sources")
+boundaries = m.get("boundaries") or {}
+lines = [
+    f"- **Deprivation**: English Indices of Deprivation, **{snap.vintage}**, on "
+    f"**{snap.lsoa_vintage}** (MHCLG, Open Government Licence v3.0).",
+    f"- **Children**: {snap.children_label}"
+    + (f", {m['children_source']}" if m.get("children_source") else "") + ".",
+    "- **LSOA-to-ward assignment**: "
+    + {"lookup_file": "the ONS best-fit lookup",
+       "largest_overlap": "each LSOA to the ward it overlaps most (no lookup given)"}.get(
+        m["lookup_method"], m["lookup_method"]) + ".",
+]
+for level in ("ward", "lsoa"):
+    if boundaries.get(level):
+        lines.append(f"- **{level.upper() if level == 'lsoa' else 'Ward'} boundaries**: "
+                     f"{boundaries[level]}.")
+lines += [f"- **{name}**: {who} ({licence})." for name, who, licence in SOURCES]
+st.markdown("\n".join(lines))
+st.markdown(f"**Attribution.** {full_attribution(snap)}")
+inputs = pd.DataFrame(m.get("inputs", []))
+if len(inputs):
+    st.dataframe(pd.DataFrame({"Role": inputs["role"], "File": inputs["path"],
+                               "SHA-256": inputs["sha256"].str[:16] + "…"}),
+                 hide_index=True, width="stretch")
+st.caption("Definitions of every figure: docs/indicators.md. How published figures are "
+           "protected: SECURITY.md.")
 
 if not access.demo and access.role in ("lead", "analyst"):
     st.subheader("Audit log")
-    st.caption("Sign-ins, refusals, exports and plan saves (newest first).")
-    st.dataframe(state.access_store().audit(), hide_index=True, width="stretch")
+    st.caption("Sign-ins, refusals, exports, file checks and plan saves (newest first).")
+    log = state.access_store().audit()
+    st.dataframe(log.rename(columns={"at": "When (UTC)", "user": "Who", "event": "What",
+                                     "detail": "Detail"}), hide_index=True, width="stretch")

@@ -1,4 +1,4 @@
-"""My zone: a worker's zone in the latest saved plan: map, figures, flags, schools, pack."""
+"""My zone: a worker's zone in the latest saved plan: figures, map, flags, schools, pack."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ import streamlit as st
 
 from needmap.app import state
 from needmap.app.offline import offline_folium
-from needmap.disclosure import for_display
 from needmap.errors import NeedmapError
-from needmap.plans import PlanStore
-from needmap.views import measure_map
-from needmap.zonepack import (
+from needmap.outputs.formats import fmt
+from needmap.outputs.maps.layers import measure_map
+from needmap.outputs.pack import zone_pack_html
+from needmap.outputs.zone_tables import (
     COLUMN_LABELS,
     plan_level,
     zone_areas,
     zone_flags,
-    zone_pack_html,
     zone_schools,
     zone_summary,
 )
+from needmap.plans import PlanStore
 
-MAP_MEASURES = ("idaci_pctile", "reach_rate", "referral_rate")
+MAP_MEASURES = {"idaci_pctile": "Need (IDACI)",
+                "reach_rate": "Families engaged per 1,000 children",
+                "referral_rate": "Referrals per 1,000 children"}
 
 access = state.require("my_zone")
 snap = state.get_snapshot()
@@ -29,7 +31,6 @@ state.header(snap)
 st.title("My zone")
 try:
     plan = PlanStore(config.plans_db).latest_plan()
-    level = plan_level(snap, plan.areas) if plan is not None else None
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
@@ -40,6 +41,7 @@ if plan is None:
         st.page_link("needmap/app/pages/zones.py", label="Go to Zones",
                      icon=":material/grid_view:")
     st.stop()
+level = plan_level(snap, plan)
 
 staff = plan.staff
 workers = ({int(z): n for z, n in zip(staff["zone"], staff["name"], strict=True)}
@@ -60,68 +62,57 @@ else:
     zone = access.zone
     st.markdown(f"**{workers.get(zone, 'Your zone')} (zone {zone})**")
 
+flags = snap.flags(level, "engagement")
 try:
-    flags = state.flags(snap.id, level, "engagement", full=False)
-except NeedmapError as exc:
-    flags = None
-    st.warning(f"Off-the-radar flags are not available: {exc}")
-try:
-    row = zone_summary(snap, plan.areas, staff=staff, flags=flags).set_index("zone").loc[zone]
-    areas = zone_areas(snap, plan.areas, zone, flags=flags)
-    schools = zone_schools(snap, plan.areas, zone)
+    row = zone_summary(snap, plan.areas, level=level, staff=staff,
+                       flags=flags).set_index("zone").loc[zone]
+    areas = zone_areas(snap, plan.areas, zone, level=level, flags=flags)
+    schools = zone_schools(snap, plan.areas, zone, level=level)
+    flagged = zone_flags(flags, plan.areas, zone)
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Areas", int(row["n_areas"]))
-m2.metric("Children 0-15", f"{int(row['children']):,}")
-m3.metric("Workload vs target", f"{row['workload']:,.0f}" if not isinstance(row["workload"], str)
-          else row["workload"],
-          delta=f"{row['vs_target']:+.1%}" if not isinstance(row["vs_target"], str) else None,
+m2.metric("Children", fmt(row["children"], "count"))
+m3.metric("Workload against target", fmt(row["workload"], "count"),
+          delta=fmt(row["vs_target"], "share") if row["vs_target"] == row["vs_target"] else None,
           delta_color="off")
-m4.metric("Off the radar", int(row["off_radar"]) if flags is not None else "n/a")
+m4.metric("Off the radar / to watch", f"{int(row['off_radar'])} / {int(row['watch'])}")
 
 left, right = st.columns([3, 2])
 with left:
-    measure = st.radio("Map", MAP_MEASURES, horizontal=True, key="my_zone_measure",
-                       format_func={"idaci_pctile": "Need (IDACI)",
-                                    "reach_rate": "Families engaged per 1,000 children",
-                                    "referral_rate": "Referrals per 1,000 children"}.get)
-    layer = state.display_layer(snap.id, level)
-    mine = layer[layer[f"{level}_code"].isin(areas["area_code"])]
+    measure = st.radio("Map", list(MAP_MEASURES), horizontal=True, key="my_zone_measure",
+                       format_func=MAP_MEASURES.get)
     try:
-        fmap = measure_map(mine, level=level, measure=measure,
-                           threshold=int(snap.manifest["disclosure_threshold"]),
-                           attribution=state.attribution(snap), k=min(5, max(3, len(mine) // 3)),
+        fmap = measure_map(snap, level=level, measure=measure,
+                           display=state.display_layer(snap.id, level),
+                           k=min(5, max(3, len(areas) // 3)),
+                           areas=areas["area_code"].astype(str).tolist(),
                            tiles=config.maps.tile_url,
                            tiles_attribution=config.maps.tile_attribution)
         offline_folium(fmap, key=f"my-zone-map-{zone}-{measure}", height=480)
     except NeedmapError as exc:
         state.show_error(exc)
 with right:
-    st.markdown("**Off the radar in this zone**")
-    if flags is None:
-        st.caption("Flags unavailable.")
-    else:
-        flagged = zone_flags(flags, plan.areas, zone)
-        if flagged.empty:
-            st.caption("No area of this zone is flagged off the radar or to watch.")
-        for r in flagged.itertuples(index=False):
-            st.markdown(f"- **{r.area_name}** ({r.area_code}), *{r.flag}*: {r.reason}")
+    st.markdown("**Off the radar and to watch in this zone**")
+    if flagged.empty:
+        st.caption("No area of this zone is flagged off the radar or to watch.")
+    for r in flagged.itertuples(index=False):
+        st.markdown(f"- **{r.area_name}** ({r.area_code}), *{r.flag}*: {r.reason}")
     st.download_button(
         "Download zone pack (HTML, printable)",
-        zone_pack_html(snap, plan.areas, zone, staff=staff, flags=flags,
+        zone_pack_html(snap, plan.areas, zone, level=level, staff=staff, flags=flags,
                        plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}"),
         file_name=f"zone_{zone}_pack.html", mime="text/html", type="primary",
         key="my_zone_pack", on_click=state.audit, args=("export", f"zone_{zone}_pack.html"),
     )
 
 st.subheader("Areas")
-st.dataframe(for_display(areas).rename(columns=COLUMN_LABELS), hide_index=True, width="stretch",
+st.dataframe(areas.rename(columns=COLUMN_LABELS).astype(str), hide_index=True, width="stretch",
              key="my_zone_areas")
-st.caption(f"Counts from 1 to {snap.manifest['disclosure_threshold']} are shown as c. Workload "
-           "as saved with the plan.")
+st.caption(f"Counts from 1 to {snap.threshold} are shown as c.")
 st.subheader(f"Schools ({len(schools)})")
 if len(schools):
     st.dataframe(schools.rename(columns=COLUMN_LABELS | {"area_code": "Area code"}),

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
 from needmap.app import state
 from needmap.app.offline import offline_folium
-from needmap.disclosure import for_display
 from needmap.errors import NeedmapError
-from needmap.plans import PlanStore, read_roster
-from needmap.workload import (
-    DEFAULT_SEED,
-    EXAMPLE_ROSTER,
-    WORKLOAD_LABELS,
-    WORKLOAD_MEASURES,
-    plan_zones,
-    read_roster_upload,
-    roster_postcodes,
-)
-from needmap.zonepack import COLUMN_LABELS, plan_table, zone_map, zone_summary
+from needmap.outputs.files import csv_text
+from needmap.outputs.zone_tables import COLUMN_LABELS, plan_table, zone_map, zone_summary
+from needmap.plans import PlanStore
+from needmap.sources.geocode import read_postcodes
+from needmap.sources.roster import read_roster
+from needmap.workload import EXAMPLE_ROSTER, WORKLOAD_LABELS, WORKLOAD_MEASURES, plan_zones
 
 SOURCES = {"count": "Staff count", "example": "Example roster (fictional)",
            "file": "Roster file (CSV)"}
@@ -54,10 +51,10 @@ with st.form("zones_form"):
                      key="zones_level")
     measure = c2.selectbox("Workload", list(WORKLOAD_LABELS), format_func=WORKLOAD_LABELS.get,
                            key="zones_measure")
-    seed = int(c3.number_input("Seed", 0, 1_000_000, DEFAULT_SEED, key="zones_seed"))
+    seed = int(c3.number_input("Seed", 0, 1_000_000, config.zones.seed, key="zones_seed"))
     c4, c5, c6 = st.columns([1, 1, 2])
     source = c4.radio("Staff from", list(SOURCES), format_func=SOURCES.get, key="zones_source")
-    n_staff = int(c5.number_input("Staff count", 1, 40, 6, key="zones_staff"))
+    n_staff = int(c5.number_input("Staff count", 1, 40, config.zones.staff, key="zones_staff"))
     upload = c6.file_uploader("Roster CSV: name, fte (0-1), optional base (postcode, area code "
                               "or easting,northing)", type=["csv"], key="zones_upload")
     if st.form_submit_button("Build zones", type="primary"):
@@ -65,7 +62,8 @@ with st.form("zones_form"):
 
 locks_by_level: dict = st.session_state.setdefault("zones_locks", {"lsoa": {}, "ward": {}})
 locks = locks_by_level[level]
-plan = flags = None
+plan = None
+flags = snap.flags(level, "engagement")
 if not st.session_state.get("zones_built"):
     st.info("Choose the staff and the workload measure, then press **Build zones**.")
 else:
@@ -76,37 +74,42 @@ else:
         elif source == "file":
             if upload is None:
                 raise NeedmapError("Upload a roster CSV, or choose Staff count.")
-            roster = read_roster_upload(upload.getvalue(), upload.name)
+            with tempfile.TemporaryDirectory() as tmp:
+                roster = read_roster(state.save_upload(upload, Path(tmp)),
+                                     shown_name=upload.name)
+        postcodes = None
+        if roster is not None and (roster["base_kind"] == "postcode").any():
+            if config.postcodes is None:
+                raise NeedmapError("A roster base is a postcode, but the config has no "
+                                   "[postcodes] table to place it.")
+            postcodes = read_postcodes(config.postcodes)
         plan = plan_zones(
             snap, level=level, measure=measure, random_state=seed, locks=locks,
             n_zones=None if roster is not None else n_staff, roster=roster,
-            postcodes=None if roster is None else roster_postcodes(roster, config),
+            postcodes=postcodes, tolerance=config.zones.tolerance,
         )
     except NeedmapError as exc:
         state.show_error(exc)
-    try:
-        flags = state.flags(snap.id, level, "engagement", full=False)
-    except NeedmapError as exc:
-        st.warning(f"Off-the-radar flags are not available: {exc}")
 
 if plan is not None:
     for message in plan.warnings:
         st.warning(message)
-    summary = zone_summary(snap, plan.labels, staff=plan.staff, flags=flags)
-    fmap = zone_map(state.display_layer(snap.id, level), plan.labels, level=level,
-                    staff=plan.staff, locked=list(locks), attribution=state.attribution(snap),
+    summary = zone_summary(snap, plan.labels, level=level, staff=plan.staff, flags=flags)
+    fmap = zone_map(snap, plan.labels, level=level, display=state.display_layer(snap.id, level),
+                    staff=plan.staff, locked=list(locks),
                     outline=state.outline_layer(snap.id), tiles=config.maps.tile_url,
                     tiles_attribution=config.maps.tile_attribution)
     offline_folium(fmap, key=f"zones-map-{level}", height=520)
     st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
-    st.dataframe(for_display(summary).rename(columns=COLUMN_LABELS), hide_index=True,
-                 width="stretch", column_config=TABLE_FORMAT)
-    st.caption(f"vs target: the zone's workload against its FTE share of the total. Counts from "
-               f"1 to {snap.manifest['disclosure_threshold']} are shown as c."
-               + (" Off the radar: areas flagged on engagement." if flags is not None else ""))
+    st.dataframe(summary.rename(columns=COLUMN_LABELS).astype(
+        {COLUMN_LABELS["referrals"]: str, COLUMN_LABELS["families_engaged"]: str}),
+        hide_index=True, width="stretch", column_config=TABLE_FORMAT)
+    st.caption(f"Against target: the zone's workload against its FTE share of the total. Counts "
+               f"from 1 to {snap.threshold} are shown as c. Off the radar: areas flagged on "
+               "engagement.")
     st.download_button(
         "Download plan (CSV)",
-        plan_table(plan.labels, int(snap.manifest["disclosure_threshold"])).to_csv(index=False),
+        csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
         file_name=f"zones_{level}.csv", mime="text/csv",
         on_click=state.audit, args=("export", f"zones_{level}.csv"),
     )
@@ -143,13 +146,14 @@ if plan is not None:
         # No key: the suggested note follows the plan shown (a keyed widget would keep the
         # first one).
         note = st.text_input("Note",
-                             value=f"{len(plan.zones)} zones of {unit}, "
-                                   f"{WORKLOAD_MEASURES[measure].key}, seed {seed}"
+                             value=f"{len(plan.zones)} zones of {unit}, workload "
+                                   f"{WORKLOAD_MEASURES[measure].label.lower()}, seed {seed}"
                                    + (f", {len(locks)} locked" if locks else ""))
         if st.form_submit_button("Save plan"):
             try:
-                pid = PlanStore(config.plans_db).save_plan(plan.labels, author=author, note=note,
-                                                           roster=plan.roster)
+                pid = PlanStore(config.plans_db).save_plan(
+                    plan.labels, author=author, note=note, roster=plan.roster, level=level,
+                    measure=measure, snapshot_id=snap.id)
                 state.audit("plan_save", f"plan {pid}: {note}")
                 st.success(f"Saved as plan {pid}. **My zone** now shows this plan.")
             except NeedmapError as exc:

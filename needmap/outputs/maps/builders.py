@@ -8,69 +8,32 @@ never imports streamlit; ``needmap.app.offline`` serves the same assets to the S
 
 from __future__ import annotations
 
-import base64
 import html
 import json
-import mimetypes
-import re
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import folium
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
-from branca.utilities import color_brewer
-from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from needmap.errors import InputError
-
-#: Folder of vendored front-end assets (see ``needmap/static/README.md``).
-STATIC_DIR = Path(__file__).with_name("static")
-LEAFLET_DIR = "leaflet-1.9.4"
-
-#: Resource name (as folium names it) -> file under :data:`STATIC_DIR`.
-LOCAL_JS: dict[str, str] = {"leaflet": f"{LEAFLET_DIR}/leaflet.js"}
-LOCAL_CSS: dict[str, str] = {"leaflet_css": f"{LEAFLET_DIR}/leaflet.css"}
-
-#: folium.Map lists these, but nothing needmap draws uses them (icons, HTML popups).
-UNUSED_ASSETS = frozenset(
-    {
-        "jquery",
-        "bootstrap",
-        "awesome_markers",
-        "bootstrap_css",
-        "glyphicons_css",
-        "awesome_markers_font_css",
-        "awesome_markers_css",
-        "awesome_rotate_css",
-    }
+from needmap.outputs.maps import classes as cls
+from needmap.outputs.maps.assets import localize_assets
+from needmap.outputs.maps.classes import (
+    BIVARIATE_PALETTE,
+    NO_DATA_COLOUR,
+    NO_DATA_LABEL,
+    SCHEMES,
+    SUPPRESSED_COLOUR,
+    SUPPRESSED_LABEL,
+    TERTILE_NAMES,
 )
-
-SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
-
-SUPPRESSED_COLOUR = "#9e9e9e"
-NO_DATA_COLOUR = "#e0e0e0"
-SUPPRESSED_LABEL = "suppressed"
-NO_DATA_LABEL = "no data"
-
-#: Joshua Stevens' pink-blue 3x3 scheme, indexed [engagement class][need class], low to high.
-BIVARIATE_PALETTE: tuple[tuple[str, ...], ...] = (
-    ("#e8e8e8", "#e4acac", "#c85a5a"),
-    ("#b0d5df", "#ad9ea5", "#985356"),
-    ("#64acbe", "#627f8c", "#574249"),
-)
-TERTILE_NAMES = ("low", "medium", "high")
-
-# Evenly spaced order statistics fed to Fisher-Jenks when there are more values than this; the
-# exact algorithm is quadratic and takes over a second for 1,000 values without numba.
-_JENKS_SAMPLE = 300
+from needmap.outputs.maps.legends import bivariate_legend_html, legend_html
 
 
 def choropleth(
@@ -139,21 +102,27 @@ def choropleth(
         If a column is missing, an option is not recognised, or the mask has the wrong length.
     """
     frame = _prepare(gdf, [code_column, name_column, value_column, *extra_tooltip_columns])
-    if scheme not in SCHEMES:
+    if scheme not in (*SCHEMES, cls.DIVERGING):
         raise InputError(f"scheme must be one of {list(SCHEMES)}, got {scheme!r}.")
     if not isinstance(k, int) or not 3 <= k <= 9:
         raise InputError(f"k must be an integer from 3 to 9 classes, got {k!r}.")
-    colours = _palette(palette, k)
+    colours = cls.palette(palette, k)
     values = _numeric(frame, value_column)
     suppressed = _mask(suppressed_mask, len(frame))
     shown = ~suppressed & np.isfinite(values)
 
-    bins = _breaks(values[shown], scheme, k)
+    if scheme == cls.DIVERGING:
+        bins = cls.diverging_breaks(values[shown], k)
+        low = -bins[-1] if len(bins) else 0.0
+        labels = cls.range_labels(np.array([low]), bins, value_format)
+    else:
+        bins = cls.breaks(values[shown], scheme, k)
+        labels = cls.range_labels(values[shown], bins, value_format)
+        colours = cls.spread(colours, len(bins))
     classes = np.full(len(frame), -1)
     if len(bins):
-        classes[shown] = np.searchsorted(bins, values[shown], side="left")
-    labels = _range_labels(values[shown], bins, value_format)
-    colours = _spread(colours, len(bins))
+        classes[shown] = np.minimum(np.searchsorted(bins, values[shown], side="left"),
+                                    len(bins) - 1)
 
     fill = np.where(suppressed, SUPPRESSED_COLOUR, NO_DATA_COLOUR).astype(object)
     value_text = np.where(suppressed, SUPPRESSED_LABEL, NO_DATA_LABEL).astype(object)
@@ -173,7 +142,7 @@ def choropleth(
     counts = np.bincount(classes[shown], minlength=len(bins)) if len(bins) else []
     rows = [(colours[i], labels[i], int(counts[i])) for i in range(len(bins))]
     rows += _grey_rows(suppressed, ~suppressed & ~np.isfinite(values))
-    legend = _legend_html(value_label, rows)
+    legend = legend_html(value_label, rows)
     tooltip = (
         [name_column, code_column, "value", "class", *extra_tooltip_columns],
         ["Name", "Code", value_label, "Class", *extra_tooltip_columns],
@@ -245,15 +214,15 @@ def bivariate(
     suppressed = _mask(suppressed_mask, len(frame))
     shown = ~suppressed & np.isfinite(x) & np.isfinite(y)
 
-    x_bins = _breaks(x[shown], "quantiles", 3)
-    y_bins = _breaks(y[shown], "quantiles", 3)
+    x_bins = cls.breaks(x[shown], "quantiles", 3)
+    y_bins = cls.breaks(y[shown], "quantiles", 3)
     fill = np.where(suppressed, SUPPRESSED_COLOUR, NO_DATA_COLOUR).astype(object)
     x_text = np.where(suppressed, SUPPRESSED_LABEL, NO_DATA_LABEL).astype(object)
     y_text = x_text.copy()
     class_text = x_text.copy()
     for i in np.flatnonzero(shown):
-        xc = _tertile(x[i], x_bins)
-        yc = _tertile(y[i], y_bins)
+        xc = cls.tertile(x[i], x_bins)
+        yc = cls.tertile(y[i], y_bins)
         fill[i] = BIVARIATE_PALETTE[yc][xc]
         x_text[i] = value_format.format(x[i])
         y_text[i] = value_format.format(y[i])
@@ -268,7 +237,7 @@ def bivariate(
         **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
     }
     grey = _grey_rows(suppressed, ~suppressed & ~shown)
-    legend = _bivariate_legend_html(x_label, y_label, x_bins, y_bins, value_format, grey)
+    legend = bivariate_legend_html(x_label, y_label, x_bins, y_bins, value_format, grey)
     tooltip = (
         [name_column, code_column, "class", "x_value", "y_value", *extra_tooltip_columns],
         ["Name", "Code", "Class", x_label, y_label, *extra_tooltip_columns],
@@ -315,7 +284,7 @@ def categorical(
         **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
     }
     rows = [(colour, label, int((cats == label).sum())) for label, colour in colours.items()]
-    legend = _legend_html(title, rows)
+    legend = legend_html(title, rows)
     tooltip = (
         [name_column, code_column, "category", *extra_tooltip_columns],
         ["Name", "Code", title, *extra_tooltip_columns],
@@ -324,91 +293,7 @@ def categorical(
                      outline, tiles, tiles_attribution)
 
 
-def localize_assets(m: folium.Map, prefix: str = "") -> folium.Map:
-    """Point every script and stylesheet the map needs at the vendored copies, in place.
-
-    Each element's ``default_js``/``default_css`` is rewritten by resource name: vendored names
-    become ``prefix + path under needmap/static``, names in :data:`UNUSED_ASSETS` are dropped, and
-    any other resource raises, so a plugin cannot quietly bring back a CDN request.
-
-    Parameters
-    ----------
-    m : folium.Map
-        Modified in place (folium elements carry their resources as attributes) and returned.
-    prefix : str, default ""
-        Prepended to the relative path, e.g. the URL under which ``needmap/static`` is served.
-
-    Returns
-    -------
-    folium.Map
-        ``m`` itself.
-
-    Raises
-    ------
-    InputError
-        If an element needs a script or stylesheet that is not vendored.
-    """
-    for element in _walk(m):
-        if isinstance(element, JSCSSMixin):
-            element.default_js = _local(element, "default_js", LOCAL_JS, prefix)
-            element.default_css = _local(element, "default_css", LOCAL_CSS, prefix)
-    return m
-
-
-def standalone_html(m: folium.Map) -> str:
-    """Render a map as one HTML file with every script, stylesheet and image inlined.
-
-    The file opens with no network: Leaflet and its CSS (with its images as ``data:`` URIs) are
-    embedded. Only a basemap, if the map was built with ``tiles=``, is fetched when viewed.
-
-    Parameters
-    ----------
-    m : folium.Map
-        A map from :func:`choropleth` or :func:`bivariate`, or any folium map that needs only
-        Leaflet. Its resource attributes are set to the vendored paths (see
-        :func:`localize_assets`).
-
-    Returns
-    -------
-    str
-        A complete HTML document.
-
-    Raises
-    ------
-    InputError
-        If the map needs a script or stylesheet that is not vendored.
-    """
-    localize_assets(m)
-    page = m.get_root().render()
-    js = {path: name for name, path in LOCAL_JS.items()}
-    css = {path: name for name, path in LOCAL_CSS.items()}
-
-    def script(match: re.Match[str]) -> str:
-        src = match.group(1)
-        if src not in js:
-            raise InputError(
-                f"The map loads the script {src!r}, which is not vendored in needmap/static, so "
-                "the HTML would need a network. Remove the element that adds it, or vendor it "
-                "and list it in needmap.maps.LOCAL_JS."
-            )
-        text = (STATIC_DIR / src).read_text(encoding="utf-8")
-        return "<script>" + text.replace("</script", "<\\/script") + "</script>"
-
-    def stylesheet(match: re.Match[str]) -> str:
-        href = match.group(1)
-        if href not in css:
-            raise InputError(
-                f"The map loads the stylesheet {href!r}, which is not vendored in needmap/static. "
-                "Remove the element that adds it, or vendor it and list it in "
-                "needmap.maps.LOCAL_CSS."
-            )
-        return "<style>" + _inline_css_urls(STATIC_DIR / href) + "</style>"
-
-    page = re.sub(r'<script src="([^"]*)"></script>', script, page)
-    return re.sub(r'<link rel="stylesheet" href="([^"]*)"/>', stylesheet, page)
-
-
-# --- building blocks -------------------------------------------------------------------------
+# --- building blocks ---------------------------------------------------------------------------
 
 
 def _prepare(gdf: gpd.GeoDataFrame, columns: Iterable[str]) -> gpd.GeoDataFrame:
@@ -458,76 +343,6 @@ def _mask(mask: Any, n: int) -> np.ndarray:
     return arr
 
 
-def _palette(name: str, k: int) -> list[str]:
-    try:
-        return list(color_brewer(name, n=k))
-    except ValueError as exc:
-        raise InputError(
-            f"palette {name!r} is not a ColorBrewer palette ({exc}). Use e.g. 'YlOrRd', 'Blues'."
-        ) from None
-
-
-def _spread(colours: list[str], n: int) -> list[str]:
-    """Pick n colours across the full palette, so 3 classes still run from light to dark."""
-    if n >= len(colours) or n == 0:
-        return colours[:n]
-    idx = np.round(np.linspace(0, len(colours) - 1, n)).astype(int)
-    return [colours[i] for i in idx]
-
-
-def _breaks(values: np.ndarray, scheme: str, k: int) -> np.ndarray:
-    """Upper bounds of the classes (the last is the maximum); empty when there is nothing."""
-    if len(values) == 0:
-        return np.array([])
-    unique = np.unique(values)
-    if len(unique) <= k:
-        return unique
-    if scheme == "quantiles":
-        bins = mapclassify.Quantiles(values, k=k).bins
-    elif scheme == "equal_interval":
-        bins = mapclassify.EqualInterval(values, k=k).bins
-    else:
-        sample = np.sort(values)
-        if len(sample) > _JENKS_SAMPLE:
-            picks = np.round(np.linspace(0, len(sample) - 1, _JENKS_SAMPLE)).astype(int)
-            sample = sample[picks]
-        with warnings.catch_warnings():
-            # Without numba mapclassify warns on every call; the sample keeps it fast anyway.
-            warnings.filterwarnings("ignore", message="Numba not installed")
-            bins = mapclassify.FisherJenks(sample, k=k).bins
-        # A sampled break is the largest *sampled* value of its class; move it to the largest
-        # actual value below the midpoint to the next sampled value, so no value in the gap
-        # falls into the class above.
-        for i, b in enumerate(bins[:-1]):
-            mid = (b + sample[sample > b].min()) / 2
-            bins[i] = values[values <= mid].max()
-        bins[-1] = values.max()
-    return np.unique(bins)
-
-
-def _range_labels(values: np.ndarray, bins: np.ndarray, fmt: str) -> list[str]:
-    if len(bins) == 0:
-        return []
-    lows = [values.min(), *bins[:-1]]
-    labels = []
-    for i, (low, high) in enumerate(zip(lows, bins, strict=True)):
-        if low == high:
-            labels.append(fmt.format(high))
-        elif i == 0:
-            labels.append(f"{fmt.format(low)} – {fmt.format(high)}")
-        else:
-            labels.append(f"> {fmt.format(low)} – {fmt.format(high)}")
-    return labels
-
-
-def _tertile(value: float, bins: np.ndarray) -> int:
-    """Class 0-2 of a value; with fewer than 3 distinct cut points, spread over low..high."""
-    i = int(np.searchsorted(bins, value, side="left"))
-    if len(bins) >= 3:
-        return min(i, 2)
-    return {1: [1], 2: [0, 2]}.get(len(bins), [1])[min(i, len(bins) - 1)]
-
-
 def _as_text(column: pd.Series) -> np.ndarray:
     return np.array([NO_DATA_LABEL if pd.isna(v) else str(v) for v in column], dtype=object)
 
@@ -539,71 +354,6 @@ def _grey_rows(suppressed: np.ndarray, no_data: np.ndarray) -> list[tuple[str, s
     if no_data.any():
         rows.append((NO_DATA_COLOUR, NO_DATA_LABEL, int(no_data.sum())))
     return rows
-
-
-def _swatch(colour: str, size: int = 14) -> str:
-    return (
-        f'<span style="display:inline-block;width:{size}px;height:{size}px;background:{colour};'
-        'border:1px solid #777;vertical-align:middle;margin-right:6px"></span>'
-    )
-
-
-_BOX = (
-    "background:rgba(255,255,255,0.92);padding:6px 8px;border-radius:4px;"
-    "box-shadow:0 1px 4px rgba(0,0,0,0.3);font:12px/1.4 sans-serif;color:#222"
-)
-
-
-def _legend_html(title: str, rows: list[tuple[str, str, int]]) -> str:
-    lines = "".join(
-        f'<div class="needmap-legend-row">{_swatch(c)}{html.escape(label)}'
-        f' <span style="color:#666">({n})</span></div>'
-        for c, label, n in rows
-    )
-    return (
-        f'<div class="needmap-legend" style="{_BOX}"><div style="font-weight:bold;'
-        f'margin-bottom:4px">{html.escape(title)}</div>{lines}</div>'
-    )
-
-
-def _bivariate_legend_html(
-    x_label: str,
-    y_label: str,
-    x_bins: np.ndarray,
-    y_bins: np.ndarray,
-    fmt: str,
-    grey: list[tuple[str, str, int]],
-) -> str:
-    cells = []
-    for yc in (2, 1, 0):  # top row is high engagement
-        for xc in range(3):
-            tip = f"{x_label}: {TERTILE_NAMES[xc]}, {y_label}: {TERTILE_NAMES[yc]}"
-            cells.append(
-                f'<div class="needmap-bivariate-cell" title="{html.escape(tip)}" '
-                f'style="width:18px;height:18px;background:{BIVARIATE_PALETTE[yc][xc]}"></div>'
-            )
-    grid = (
-        '<div style="display:grid;grid-template-columns:repeat(3,18px);gap:1px">'
-        + "".join(cells)
-        + "</div>"
-    )
-
-    def cuts(bins: np.ndarray) -> str:
-        return ", ".join(fmt.format(b) for b in bins[:-1]) if len(bins) > 1 else "n/a"
-
-    x_esc, y_esc = html.escape(x_label), html.escape(y_label)
-    extra = "".join(
-        f"<div>{_swatch(c)}{html.escape(label)} <span style='color:#666'>({n})</span></div>"
-        for c, label, n in grey
-    )
-    return (
-        f'<div class="needmap-legend needmap-bivariate-legend" style="{_BOX}">'
-        '<div style="display:flex;align-items:flex-end;gap:4px">'
-        f'<div style="writing-mode:vertical-rl;transform:rotate(180deg)">{y_esc} &rarr;</div>'
-        f"<div>{grid}<div>{x_esc} &rarr;</div></div></div>"
-        f'<div style="color:#666;margin-top:4px">Tertile cuts: {x_esc} {html.escape(cuts(x_bins))}'
-        f"; {y_esc} {html.escape(cuts(y_bins))}</div>{extra}</div>"
-    )
 
 
 def _assemble(
@@ -626,12 +376,15 @@ def _assemble(
             "once. Aggregate to one row per area before mapping."
         )
     fill_by_code = dict(zip(codes, fill, strict=True))
-    keys = list(properties)
+    # Leaflet tooltips insert property values with innerHTML: every value is escaped here, the
+    # one place all map text passes through (names and codes come from files).
+    safe = {key: np.array([html.escape(str(v), quote=True) for v in values], dtype=object)
+            for key, values in properties.items()}
     features = [
         {
             "type": "Feature",
             "id": codes[i],
-            "properties": {key: properties[key][i] for key in keys},
+            "properties": {key: values[i] for key, values in safe.items()},
             "geometry": geom,
         }
         for i, geom in enumerate(_geometries(frame))
@@ -708,40 +461,6 @@ def _outline_layer(outline: Any) -> folium.GeoJson:
     )
 
 
-def _walk(element: Element) -> Iterator[Element]:
-    yield element
-    for child in element._children.values():
-        yield from _walk(child)
-
-
-def _local(element: Any, attr: str, table: dict[str, str], prefix: str) -> list[tuple[str, str]]:
-    out = []
-    for name, url in getattr(element, attr):
-        if name in table:
-            out.append((name, prefix + table[name]))
-        elif name not in UNUSED_ASSETS:
-            raise InputError(
-                f"{type(element).__name__} needs {name!r} from {url}, which is not vendored in "
-                "needmap/static, so the map would need a network. Vendor it (see "
-                "needmap/static/README.md) or leave that element out."
-            )
-    return out
-
-
-def _inline_css_urls(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-
-    def data_uri(match: re.Match[str]) -> str:
-        target = path.parent / match.group(1)
-        if not target.is_file():
-            return match.group(0)
-        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        payload = base64.b64encode(target.read_bytes()).decode("ascii")
-        return f"url(data:{mime};base64,{payload})"
-
-    return re.sub(r"url\((?![#\"'])([^)]+)\)", data_uri, text)
-
-
 class _HtmlControl(MacroElement):
     """A Leaflet control holding fixed HTML (the legend); clicks on it stay on it."""
 
@@ -790,13 +509,5 @@ class _Attribution(MacroElement):
         self.text = html.escape(text)
 
 
-__all__: list[str] = [
-    "BIVARIATE_PALETTE",
-    "LOCAL_CSS",
-    "LOCAL_JS",
-    "STATIC_DIR",
-    "bivariate",
-    "choropleth",
-    "localize_assets",
-    "standalone_html",
-]
+
+__all__: list[str] = ["bivariate", "categorical", "choropleth"]

@@ -1,0 +1,120 @@
+"""One area's profile: its published figures beside the authority's and England's, its quarters
+and its schools. Everything here is read from the protected tables: it is what a page shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from needmap.errors import InputError
+from needmap.outputs import tables
+from needmap.outputs.formats import fmt
+from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES
+from needmap.snapshot import Snapshot
+
+PROFILE_MEASURES = (
+    "children",
+    "idaci_score",
+    "idaci_pctile",
+    "imd_score",
+    "imd_pctile",
+    "referrals",
+    "referral_rate",
+    "nfa_share",
+    "rereferral_share",
+    "families_engaged",
+    "priority_families_engaged",
+    "reach_rate",
+)
+#: Short names for the detail panel's narrow table (the map legend uses the long ones).
+SHORT_LABELS = {
+    "children": "Children",
+    "idaci_score": "Children in income-deprived families",
+    "idaci_pctile": "IDACI percentile (100 = most deprived)",
+    "imd_score": "IMD score",
+    "imd_pctile": "IMD percentile (100 = most deprived)",
+    "referrals": "Referrals",
+    "referral_rate": "Referrals per 1,000 children a year",
+    "nfa_share": "No further action",
+    "rereferral_share": "Re-referrals within a year",
+    "families_engaged": "Families engaged",
+    "priority_families_engaged": "Priority families engaged",
+    "reach_rate": "Families engaged per 1,000 children a year",
+    "imd_pctile_change": "Change in IMD percentile since the previous IoD",
+    "idaci_pctile_change": "Change in IDACI percentile since the previous IoD",
+}
+TREND_MEASURES = {"referral_rate": "Referrals", "reach_rate": "Families engaged"}
+
+
+@dataclass
+class AreaProfile:
+    """What the detail panel shows for one area."""
+
+    code: str
+    name: str
+    level: str
+    ward_name: str | None
+    figures: pd.DataFrame  # measure, area, authority, England (formatted text)
+    trend: pd.DataFrame  # quarter, series, rate (hidden quarters left out: gaps)
+    schools: pd.DataFrame  # name, phase, urn
+
+
+def area_profile(snapshot: Snapshot, level: str, code: str, *,
+                 period: str | None = None) -> AreaProfile:
+    """Build the profile of ``code`` at ``level`` ("lsoa" or "ward") from a snapshot."""
+    table = tables.area_table(snapshot, level, period)
+    key = f"{level}_code"
+    hit = table.data[key].astype(str) == code
+    if not hit.any():
+        raise InputError(f"No {level} with code {code!r} in snapshot {snapshot.id}.")
+    row = table.data[hit].iloc[0]
+    hidden = table.hidden[hit.to_numpy()].iloc[0]
+    auth = tables.authority_figures(snapshot, period)
+    england = snapshot.england
+    rows = []
+    keys = list(PROFILE_MEASURES) + [k for k in CHANGE_IN_NEED if k in table.data]
+    for m in keys:
+        if m not in table.data:
+            continue
+        kind = (MEASURES.get(m) or CHANGE_IN_NEED[m]).kind
+        rows.append({
+            "Measure": SHORT_LABELS[m],
+            "This area": fmt(row[m], kind, hidden=bool(hidden.get(m, False))),
+            snapshot.authority_name: fmt(auth.get(m), kind),
+            "England": fmt(england.get(m), kind),
+        })
+    return AreaProfile(
+        code=code,
+        name=str(row[f"{level}_name"]),
+        level=level,
+        ward_name=str(row["ward_name"]) if level == "lsoa" and "ward_name" in row else None,
+        figures=pd.DataFrame(rows),
+        trend=trend(snapshot, level, code),
+        schools=area_schools(snapshot, level, [code]),
+    )
+
+
+def trend(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
+    """Long table of quarterly rates for a chart: ``quarter, series, rate`` (no hidden values)."""
+    q = tables.quarterly_table(snapshot, level, code)
+    parts = []
+    for col, label in TREND_MEASURES.items():
+        keep = ~q[f"hidden_{col}"].to_numpy(dtype=bool)
+        parts.append(pd.DataFrame({"quarter": q["quarter"][keep], "series": label,
+                                   "rate": q[col][keep]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def area_schools(snapshot: Snapshot, level: str, codes: list[str]) -> pd.DataFrame:
+    """Schools inside some areas: ``name, phase, urn, area_code``, by name."""
+    schools = snapshot.schools
+    cols = ["name", "phase", "urn", "area_code"]
+    key = f"{level}_code"
+    if schools is None or len(schools) == 0 or key not in schools:
+        return pd.DataFrame(columns=cols)
+    inside = schools[schools[key].astype(str).isin(set(codes))]
+    out = pd.DataFrame(inside.drop(columns=inside.geometry.name)).rename(
+        columns={key: "area_code"})
+    return out[cols].sort_values("name").reset_index(drop=True)
