@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.needmap-installed
 PYTHON ?= python3
 
-.PHONY: app test install browser bench lint
+.PHONY: app test fast install browser bench lint
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m pytest
+
+# The fast suite for development (under a minute): no browser, corpus, kill, notebook or red team.
+fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser" -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

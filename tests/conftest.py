@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,37 @@ def copy_to(tmp_path: Path):
         return dst
 
     return _copy
+
+
+@dataclass
+class Run:
+    """What a CLI call returned: exit code and the text it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str) -> Run:
+    """Run ``needmap ARGS`` in this process (``needmap.cli.main``), capturing its output."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from needmap.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's own usage errors
+            code = int(exc.code or 0)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def error_line(proc) -> str:
+    """The one ``Error:`` line of a failed call (exit 1, no traceback)."""
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]

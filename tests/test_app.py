@@ -16,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "needmap" / "app" / "pages"
-N_LSOAS, N_WARDS = 141, 20
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +63,10 @@ def _features(at: AppTest, index: int = 0) -> list[dict]:
 
 def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_path):
     at = _ok(_run("overview.py"))
+    from needmap.config import load_config
+    from needmap.snapshot import load_snapshot
+
+    n_lsoas = len(load_snapshot(load_config(config_path).snapshots_folder).lsoa)
     assert at.title[0].value == "Oldham: need, referrals and reach"
     assert "demo: no sign-in, synthetic records" in at.info[0].value
 
@@ -83,22 +86,26 @@ def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_pa
             if c.proto.component_name.endswith("st_folium")]  # fmt: skip
     assert len(maps) == 1
     features = _features(at)
-    assert len(features) == N_LSOAS
-    assert len({f["lsoa_code"] for f in features}) == N_LSOAS
+    assert len(features) == n_lsoas
+    assert len({f["lsoa_code"] for f in features}) == n_lsoas
     assert all(f["lsoa_code"].startswith("E01") for f in features)
     assert any("Click an area" in i.value for i in at.info)
 
 
 def test_overview_map_carries_the_snapshot_values(snapshot):
+    from needmap.outputs.tables import area_table
+
     at = _ok(_run("overview.py"))
     shown = {f["lsoa_code"]: f["value"] for f in _features(at)}
-    lsoa = snapshot.lsoa.set_index("lsoa_code")
+    table = area_table(snapshot, "lsoa")
+    lsoa = table.data.set_index("lsoa_code")
     big = lsoa[lsoa["referrals"] > 20].index[:5]
     assert len(big) == 5
     for code in big:
         assert shown[code] == f"{lsoa.loc[code, 'referral_rate']:,.1f}"
-    # A rate on 1 to 5 referrals is disclosive and must not be drawn.
-    for code in lsoa[lsoa["referrals"].between(1, 5)].index:
+    # A rate on a hidden count is disclosive and must not be drawn.
+    hidden = lsoa.index[table.hidden["referral_rate"].to_numpy()]
+    for code in hidden:
         assert not re.fullmatch(r"[\d,.]+", shown[code]), (code, shown[code])
 
 
@@ -107,13 +114,14 @@ def test_overview_reruns_when_level_measure_scheme_and_classes_change(snapshot):
     at.radio(key="level").set_value("ward").run()
     _ok(at)
     features = _features(at)
-    assert len(features) == N_WARDS
+    n_wards = len(snapshot.ward)
+    assert len(features) == n_wards
     assert {f["ward_code"] for f in features} == set(snapshot.ward["ward_code"])
 
     for measure in ["idaci_pctile", "reach_rate", "referrals", "nfa_share", "children"]:
         at.selectbox(key="measure").set_value(measure).run()
         _ok(at)
-        assert len(_features(at)) == N_WARDS
+        assert len(_features(at)) == n_wards
 
     at.selectbox(key="measure").set_value("children").run()
     for scheme in ["natural_breaks", "equal_interval", "quantiles"]:
@@ -126,38 +134,42 @@ def test_overview_reruns_when_level_measure_scheme_and_classes_change(snapshot):
             assert 2 <= len(classes) <= k, (scheme, k, classes)
 
     at.radio(key="level").set_value("lsoa").run()
-    assert len(_features(_ok(at))) == N_LSOAS
+    assert len(_features(_ok(at))) == len(snapshot.lsoa)
 
 
-def test_change_between_two_periods_maps_after_minus_before(snapshot):
+def test_change_compares_two_published_periods_and_never_overlapping_spans(snapshot):
+    from needmap.outputs.tables import area_table
+
     at = _ok(_run("overview.py"))
     at.selectbox(key="measure").set_value("change").run()
     _ok(at)
-    # By default the last four quarters against the four before them.
-    qs = at.select_slider(key="after").options
-    before_span = at.select_slider(key="before").value
-    after_span = at.select_slider(key="after").value
-    assert after_span == (qs[-4], qs[-1])
-    assert before_span == (qs[-8], qs[-5])
+    # Financial years by default: the last year against the one before.
+    assert at.radio(key="change_kind").value == "year"
+    years = snapshot.periods.loc[snapshot.periods["kind"] == "year", "period"].tolist()
+    assert at.selectbox(key="before_year").value == years[-2]
+    assert at.selectbox(key="after_year").value == years[-1]
+    at.radio(key="change_kind").set_value("quarter").run()
+    before = at.selectbox(key="before_quarter")
+    after = at.selectbox(key="after_quarter")
+    # Only whole published quarters, and "after" only offers quarters after "before".
+    assert before.options == snapshot.quarters()[:-1]
+    assert all(q > before.value for q in after.options)
     at.selectbox(key="change_measure").set_value("referrals").run()
     _ok(at)
     assert "Change in referrals" in _map_script(at)
-
-    q = snapshot.lsoa_quarterly.assign(quarter=lambda d: d["quarter"].astype(str))
-    before = q[q["quarter"].between(*before_span)].groupby("lsoa_code")["referrals"].sum()
-    after = q[q["quarter"].between(*after_span)].groupby("lsoa_code")["referrals"].sum()
-    lsoa = snapshot.lsoa.set_index("lsoa_code")
+    b, a = at.selectbox(key="before_quarter").value, at.selectbox(key="after_quarter").value
+    old = area_table(snapshot, "lsoa", b).data.set_index("lsoa_code")["referrals"]
+    new = area_table(snapshot, "lsoa", a).data.set_index("lsoa_code")["referrals"]
     shown = {f["lsoa_code"]: f["value"] for f in _features(at)}
-    checked = 0
-    for code in lsoa[lsoa["referrals"] > 20].index[:10]:
-        assert float(shown[code].replace(",", "")) == pytest.approx(after[code] - before[code])
-        checked += 1
-    assert checked == 10
-
-    at.select_slider(key="before").set_value((qs[0], qs[0])).run()
+    both = old.notna() & new.notna()
+    assert both.sum() >= 10
+    for code in both[both].index[:10]:
+        assert float(shown[code].replace(",", "")) == pytest.approx(new[code] - old[code])
+    for code in both[~both].index:
+        assert shown[code] == "suppressed"
     at.radio(key="level").set_value("ward").run()
     _ok(at)
-    assert len(_features(at)) == N_WARDS
+    assert len(_features(at)) == len(snapshot.ward)
 
 
 def test_clicked_area_shows_its_detail_panel(snapshot):
@@ -167,8 +179,8 @@ def test_clicked_area_shows_its_detail_panel(snapshot):
     assert title.startswith(f"{row['lsoa_name']} ({row['lsoa_code']})")
     assert f"{row['ward_name']} ward" in title
     figures = at.dataframe[0].value
-    assert "Children aged 0-15" in set(figures["measure"])
-    assert figures.loc[figures["measure"] == "Children aged 0-15", "area"].item() == (
+    assert list(figures.columns) == ["Measure", "This area", "Oldham", "England"]
+    assert figures.loc[figures["Measure"] == "Children", "This area"].item() == (
         f"{row['children']:,.0f}"
     )
 
@@ -186,14 +198,15 @@ def test_data_page_shows_snapshot_history_and_data_quality(snapshot):
     assert headings[:2] == ["Snapshots", "Data quality of the current snapshot"]
     history = at.dataframe[0].value
     assert len(history) == 1
-    assert history["snapshot_id"].item() == snapshot.id
-    assert bool(history["current"].item())
-    assert (history["n_lsoas"].item(), history["n_wards"].item()) == (N_LSOAS, N_WARDS)
-
+    assert history["Snapshot"].item() == snapshot.id
+    assert history["Current"].item() == "yes"
+    assert (history["LSOAs"].item(), history["Wards"].item()) == (len(snapshot.lsoa),
+                                                                    len(snapshot.ward))
     quality = at.dataframe[1].value
-    assert sorted(quality["kind"]) == ["engagement", "referrals"]
-    assert (quality["rows read"] == quality["used"] + quality["rejected"]).all()
-    assert (quality["used"] > 1000).all()
+    assert sorted(quality["Kind"]) == ["engagement", "referrals"]
+    number = lambda col: quality[col].str.replace(",", "").astype(int)  # noqa: E731
+    assert (number("Rows read") == number("Used") + number("Rejected")).all()
+    assert (number("Used") > 1000).all()
     assert "Referral and engagement records are SYNTHETIC" in "".join(
         m.value for m in at.markdown
     )

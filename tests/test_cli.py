@@ -1,4 +1,5 @@
-"""The CLI end to end through its console script, and every user-error case of refresh."""
+"""The CLI end to end (in-process through ``main``; the console script once), and every
+user-error case of refresh."""
 
 from __future__ import annotations
 
@@ -10,23 +11,21 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, error_line, write_config
+from tests.conftest import cli as run
 
 NEEDMAP = str(Path(sys.executable).parent / "needmap")
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([NEEDMAP, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
-
-
-def error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
+def test_the_console_script_prints_one_error_line_and_help():
+    proc = subprocess.run([NEEDMAP, "refresh", "--config", "/nonexistent/needmap.toml"],
+                          capture_output=True, text=True, timeout=120)
+    assert "config file not found" in error_line(proc)
+    bare = subprocess.run([NEEDMAP], capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 2 and "usage: needmap" in bare.stderr  # a command is needed
+    helped = subprocess.run([NEEDMAP, "--help"], capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "usage: needmap" in helped.stdout
 
 
 def test_refresh_demo_end_to_end(tmp_path):
@@ -51,8 +50,11 @@ def test_refresh_demo_end_to_end(tmp_path):
     rejects = list((tmp_path / "output" / "rejects").glob("*referrals*_rejects.csv"))
     assert len(rejects) == 1
     assert pd.read_csv(rejects[0])["reason"].notna().all()
-    # A second refresh keeps the first snapshot.
-    assert run("refresh", "--config", str(cfg), "--quiet").returncode == 0
+    # Nothing changed: nothing is written, and it says so.
+    same = run("refresh", "--config", str(cfg), "--quiet")
+    assert same.returncode == 0 and "Up to date: snapshot" in same.stdout
+    # A forced refresh keeps the first snapshot.
+    assert run("refresh", "--config", str(cfg), "--quiet", "--force").returncode == 0
     listing = run("snapshots", "--config", str(cfg)).stdout.splitlines()
     assert len(listing) == 2 and listing[1].startswith("*")
 
@@ -166,12 +168,6 @@ def test_demo_data_is_seeded_and_labelled(tmp_path):
     ).read_text()
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["refresh", "--help"]])
-def test_help(argv):
-    proc = run(*argv)
-    assert proc.returncode == 0 and "usage: needmap" in proc.stdout
-
-
 def test_flags_and_map_commands(tmp_path):
     cfg = write_config(tmp_path)
     assert run("refresh", "--config", str(cfg), "--quiet").returncode == 0
@@ -179,9 +175,9 @@ def test_flags_and_map_commands(tmp_path):
     proc = run("flags", "--config", str(cfg), "--level", "lsoa", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     flags = pd.read_csv(out)
-    assert list(flags.columns) == ["area_code", "area_name", "level", "need", "expected",
-                                   "observed", "ratio", "lower_limit", "upper_limit", "flag",
-                                   "reason"]
+    from needmap.outputs.tables import FLAG_COLUMNS
+
+    assert list(flags.columns) == FLAG_COLUMNS
     assert len(flags) == 141 and flags["area_code"].is_unique
     off = flags[flags["flag"] == "off the radar"]
     assert len(off) >= 1 and off["reason"].str.startswith("Need: IDACI in Oldham's").all()

@@ -1,9 +1,7 @@
-"""``needmap zones`` end to end through the console script: staff count, roster, save, errors."""
+"""``needmap zones`` and ``needmap pack`` end to end: staff count, roster, save, pack, errors."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,22 +12,10 @@ from needmap.config import load_config
 from needmap.plans import PlanStore
 from needmap.snapshot import load_snapshot
 from needmap.zones import is_contiguous
-from tests.conftest import ROOT, write_config
+from tests.conftest import ROOT, error_line, write_config
+from tests.conftest import cli as run
 
-NEEDMAP = str(Path(sys.executable).parent / "needmap")
 ROSTER = ROOT / "data" / "roster_example.csv"
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([NEEDMAP, *args], capture_output=True, text=True, timeout=120)
-
-
-def error_line(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +35,7 @@ def test_six_staff_give_six_contiguous_balanced_zones(cfg, snapshot, tmp_path):
     out = tmp_path / "zones.csv"
     proc = run("zones", "--config", str(cfg), "--staff", "6", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert f"Wrote {out}: 6 zones of 141 LSOAs" in proc.stdout
+    assert f"Wrote {out}: 6 zones of {len(snapshot.lsoa)} LSOAs" in proc.stdout
     zones = pd.read_csv(out)
     assert list(zones.columns) == ["area_code", "area_name", "zone", "workload"]
     assert sorted(zones["area_code"]) == sorted(snapshot.lsoa["lsoa_code"])
@@ -60,7 +46,7 @@ def test_six_staff_give_six_contiguous_balanced_zones(cfg, snapshot, tmp_path):
     assert (loads / (zones["workload"].sum() / 6) - 1).abs().max() <= 0.05
 
 
-def test_roster_zones_are_saved_with_their_workers(cfg, tmp_path):
+def test_roster_zones_are_saved_with_their_workers(cfg, snapshot, tmp_path):
     out = tmp_path / "zones.csv"
     proc = run("zones", "--config", str(cfg), "--roster", str(ROSTER), "--out", str(out),
                "--workload", "caseload", "--save", "--author", "Test Lead", "--note", "trial")
@@ -69,12 +55,19 @@ def test_roster_zones_are_saved_with_their_workers(cfg, tmp_path):
     assert "Saved as plan 1" in proc.stdout
     zones = pd.read_csv(out).set_index("area_code")
     assert zones["zone"].nunique() == 6
-    assert zones.loc["E01005427", "zone"] == 1  # postcode OL1 1AA, Ada's base
     assert zones.loc["E01005340", "zone"] == 4  # LSOA code, Dev's base
     plan = PlanStore(load_config(cfg).plans_db).latest_plan()
     assert (plan.author, plan.note, plan.n_zones) == ("Test Lead", "trial", 6)
+    assert (plan.level, plan.measure, plan.snapshot_id) == ("lsoa", "caseload", snapshot.id)
     assert plan.staff["name"].tolist() == pd.read_csv(ROSTER)["name"].tolist()
-    assert len(plan.areas) == 141
+    assert len(plan.areas) == len(snapshot.lsoa)
+    pack = tmp_path / "pack.html"
+    made = run("pack", "--config", str(cfg), "--zone", "2", "--out", str(pack))
+    assert made.returncode == 0, made.stderr
+    page = pack.read_text()
+    assert "Zone 2: " + plan.staff["name"].iloc[1] in page and "<script" not in page
+    assert "zone 9 is not in the plan" in error_line(
+        run("pack", "--config", str(cfg), "--zone", "9", "--out", str(pack))).lower()
 
 
 def test_ward_level_zones_wards(cfg, tmp_path):
@@ -83,7 +76,8 @@ def test_ward_level_zones_wards(cfg, tmp_path):
                str(out))
     assert proc.returncode == 0, proc.stderr
     zones = pd.read_csv(out)
-    assert len(zones) == 20 and zones["area_code"].str.startswith("E05").all()
+    assert zones["area_code"].str.startswith("E05").all()
+    assert len(zones) == zones["area_code"].nunique() >= 4
     assert zones["zone"].nunique() == 4
 
 
@@ -105,3 +99,11 @@ def test_save_without_author_is_refused(cfg, tmp_path):
 def test_staff_and_roster_are_exclusive(cfg):
     proc = run("zones", "--config", str(cfg), "--staff", "6", "--roster", str(ROSTER))
     assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+
+
+def test_pack_without_a_saved_plan_says_how_to_make_one(tmp_path):
+    fresh = write_config(tmp_path)
+    assert run("refresh", "--config", str(fresh), "--quiet").returncode == 0
+    line = error_line(run("pack", "--config", str(fresh), "--zone", "1", "--out",
+                          str(tmp_path / "p.html")))
+    assert "No zone plan saved" in line and "--save --author NAME" in line

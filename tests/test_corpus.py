@@ -31,6 +31,8 @@ import shapely
 
 from tests.conftest import ROOT, write_config
 
+pytestmark = pytest.mark.slow
+
 NEEDMAP = str(Path(sys.executable).parent / "needmap")
 CORPUS = Path(__file__).parent / "corpus"
 

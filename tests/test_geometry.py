@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import Point
 
 from needmap.errors import InputError
-from needmap.geometry import display_geometry
+from needmap.outputs.maps.geometry import display_geometry
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -64,47 +64,84 @@ def _eng():
     })
 
 
-def test_period_counts_rates_and_shares_by_hand():
+def _count(ind, level, code, period, measure):
+    c = ind.cells
+    sel = c[(c["level"] == level) & (c["area_code"] == code) & (c["period"] == period)
+            & (c["measure"] == measure)]
+    assert len(sel) == 1
+    return int(sel["count"].iloc[0])
+
+
+def test_period_counts_by_hand():
     lsoa, wards = _areas()
     ind = build_indicators(lsoa, wards, _refs(), _eng(), start=dt.date(2024, 1, 1),
                            end=dt.date(2024, 12, 31))
-    a = ind.lsoa.set_index("lsoa_code").loc["E01000001"]
-    # r1, r2, r3 fall in 2024 in LSOA A: 3 per 1,000 children; 2 of 3 NFA; r2 is p1's second
-    # referral within 365 days.
-    assert a["referrals"] == 3
-    assert a["referral_rate"] == pytest.approx(3.0)
-    assert a["referrals_police"] == 2 and a["referrals_school"] == 1
-    assert a["nfa_share"] == pytest.approx(2 / 3)
-    assert a["rereferral_share"] == pytest.approx(1 / 3)
+    p = ind.configured_period
+    assert p == "2024-01-01/2024-12-31"
+    a = lambda m: _count(ind, "lsoa", "E01000001", p, m)  # noqa: E731
+    # r1, r2, r3 fall in 2024 in LSOA A; 2 of 3 NFA; r2 is p1's second referral within 365 days.
+    assert a("referrals") == 3
+    assert a("referrals_police") == 2 and a("referrals_school") == 1
+    assert a("referrals_nfa") == 2 and a("rereferrals") == 1
     # Families f1 and f2 engaged in A; f1 was a priority family.
-    assert a["families_engaged"] == 2 and a["priority_families_engaged"] == 1
-    assert a["reach_rate"] == pytest.approx(2.0)
-    b = ind.lsoa.set_index("lsoa_code").loc["E01000002"]
-    assert b["referrals"] == 1  # r5 is in 2023
-    assert b["referral_rate"] == pytest.approx(2.0)
+    assert a("families_engaged") == 2 and a("priority_families_engaged") == 1
+    assert _count(ind, "lsoa", "E01000002", p, "referrals") == 1  # r5 is in 2023
+    # f1 was seen in both LSOAs: once in the ward and in the authority.
+    assert _count(ind, "ward", "E05000001", p, "families_engaged") == 3
+    assert _count(ind, "authority", "authority", p, "families_engaged") == 3
+    assert _count(ind, "ward", "E05000001", p, "referrals") == 4
     w = ind.ward.iloc[0]
-    # f1 was seen in both LSOAs: once in the ward.
-    assert w["families_engaged"] == 3
-    assert w["referrals"] == 4 and w["children"] == 1500
+    assert w["children"] == 1500
     # Population-weighted IMD: (50*4000 + 10*1000) / 5000 = 42; children-weighted IDACI:
     # (0.4*1000 + 0.1*500) / 1500 = 0.3.
     assert w["imd_score"] == pytest.approx(42.0)
     assert w["idaci_score"] == pytest.approx(0.3)
     assert w["lsoas_imd_decile_1"] == 1 and w["n_lsoas"] == 2
+    assert "referrals" not in ind.lsoa.columns  # area attributes hold no count
 
 
-def test_quarterly_tables_cover_every_area_and_quarter():
+def test_published_periods_are_quarters_complete_years_and_the_configured_one():
     lsoa, wards = _areas()
     ind = build_indicators(lsoa, wards, _refs(), _eng(), start=dt.date(2024, 1, 1),
                            end=dt.date(2024, 12, 31))
-    q = ind.lsoa_quarterly
-    # 2023Q2 (r5) to 2024Q4: 7 quarters x 2 LSOAs
-    assert len(q) == 14
-    a1 = q[(q["lsoa_code"] == "E01000001") & (q["quarter"] == "2024Q1")].iloc[0]
-    assert a1["referrals"] == 2 and a1["families_engaged"] == 2
-    assert q["referrals"].sum() == 5
-    assert ind.authority["referrals"].iloc[0] == 4
-    assert ind.authority_quarterly["referrals"].sum() == 5
+    periods = ind.periods.set_index("period")["kind"]
+    quarters = periods[periods == "quarter"].index.tolist()
+    assert quarters == ["2023Q2", "2023Q3", "2023Q4", "2024Q1", "2024Q2", "2024Q3", "2024Q4"]
+    assert periods[periods == "year"].index.tolist() == ["FY2023-24"]  # Apr 2023 - Mar 2024
+    assert periods[periods == "configured"].index.tolist() == ["2024-01-01/2024-12-31"]
+    # Every area x period x measure is a cell, zeros included.
+    n_areas = 2 + 1 + 1
+    assert len(ind.cells) == n_areas * len(periods) * 13
+    assert _count(ind, "lsoa", "E01000001", "2024Q1", "referrals") == 2
+    assert _count(ind, "lsoa", "E01000001", "2024Q1", "families_engaged") == 2
+    # A year of referrals is the sum of its quarters; families are distinct within the year
+    # (f1 and f2 in Jan-Mar 2024; f3 started in April 2024, the next financial year).
+    fy = ["2023Q2", "2023Q3", "2023Q4", "2024Q1"]
+    assert _count(ind, "authority", "authority", "FY2023-24", "referrals") == sum(
+        _count(ind, "authority", "authority", q, "referrals") for q in fy)
+    assert _count(ind, "authority", "authority", "FY2023-24", "families_engaged") == 2
+
+
+def test_nothing_after_the_end_is_published():
+    lsoa, wards = _areas()
+    ind = build_indicators(lsoa, wards, _refs(), _eng(), start=dt.date(2024, 1, 1),
+                           end=dt.date(2024, 5, 15))
+    quarters = ind.periods.loc[ind.periods["kind"] == "quarter", "period"].tolist()
+    assert quarters[-1] == "2024Q1"  # 2024Q2 is not complete by 15 May
+
+
+def test_cell_keys_are_sums_of_record_keys_mod_256():
+    lsoa, wards = _areas()
+    refs = _refs().assign(key=[200, 100, 7, 1, 2], key_b=[1, 2, 3, 4, 5])
+    eng = _eng().assign(key=[250, 250, 9, 3], key_b=0)  # keys are per family
+    ind = build_indicators(lsoa, wards, refs, eng, start=dt.date(2024, 1, 1),
+                           end=dt.date(2024, 12, 31))
+    c = ind.cells.set_index(["level", "area_code", "period", "measure"])
+    p = ind.configured_period
+    assert c.loc[("lsoa", "E01000001", p, "referrals"), "key"] == (200 + 100 + 7) % 256
+    assert c.loc[("lsoa", "E01000001", p, "referrals"), "key_b"] == 6
+    # f1 counts once in the ward, so its key does too.
+    assert c.loc[("ward", "E05000001", p, "families_engaged"), "key"] == (250 + 9 + 3) % 256
 
 
 def test_default_period_is_last_four_quarters():
@@ -126,8 +163,13 @@ def test_demo_snapshot_child_totals_equal_iod_denominators(demo_snapshot):
     assert s.lsoa["children"].sum() == 52119
     assert s.ward["children"].sum() == 52119
     # Every demo record is located to an LSOA, so ward counts are sums of LSOA counts.
-    per_ward = s.lsoa.groupby("ward_code")["referrals"].sum()
-    assert (s.ward.set_index("ward_code")["referrals"] == per_ward).all()
+    raw = s.raw_cells()
+    raw = raw[(raw["period"] == s.configured_period) & (raw["measure"] == "referrals")]
+    per_ward = raw[raw["level"] == "lsoa"].assign(
+        ward_code=lambda d: d["area_code"].map(s.lsoa.set_index("lsoa_code")["ward_code"])
+    ).groupby("ward_code")["count"].sum()
+    ward = raw[raw["level"] == "ward"].set_index("area_code")["count"]
+    assert (ward.reindex(per_ward.index) == per_ward).all()
     # Alexandra ward: 7 LSOAs and 3,518 children in the shared ward summary.
     alex = s.ward.set_index("ward_code").loc["E05014646"]
     assert alex["n_lsoas"] == 7 and alex["children"] == 3518

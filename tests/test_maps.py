@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from branca.utilities import color_brewer
 
-from needmap import maps
+from needmap.config import load_config
 from needmap.errors import InputError
-from needmap.geometry import display_geometry
+from needmap.outputs.maps import assets, builders, classes
+from needmap.outputs.maps.geometry import display_geometry
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTION = "Contains OS data © Crown copyright and database right 2025; ONS; synthetic records"
@@ -22,8 +23,10 @@ N = 141
 
 @pytest.fixture(scope="module")
 def areas() -> gpd.GeoDataFrame:
-    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    gdf = gdf.rename(columns={"lsoa11cd": "lsoa_code", "lsoa11nm": "lsoa_name"})
+    src = load_config(ROOT / "needmap.toml").lsoa
+    gdf = gpd.read_file(src.path).to_crs(27700)
+    gdf = gdf.rename(columns={src.code_column: "lsoa_code", src.name_column: "lsoa_name"})
+    gdf = gdf[["lsoa_code", "lsoa_name", "geometry"]].iloc[:N]
     rng = np.random.default_rng(3)
     gdf["rate"] = rng.gamma(2.0, 10.0, N).round(3)
     gdf["reach"] = rng.gamma(2.0, 5.0, N).round(3)
@@ -39,7 +42,7 @@ def _choropleth(gdf, **kw) -> folium.Map:
         value_label="Referrals per 1,000 children",
         attribution=ATTRIBUTION,
     )
-    return maps.choropleth(gdf, **{**args, **kw})
+    return builders.choropleth(gdf, **{**args, **kw})
 
 
 def _features(m: folium.Map) -> list[dict]:
@@ -63,7 +66,7 @@ def test_choropleth_html_has_legend_tooltip_attribution_and_no_tiles(areas):
     # Only the vendored Leaflet is linked; nothing from a CDN.
     links = re.findall(r'<script src="([^"]*)"|<link rel="stylesheet" href="([^"]*)"', html)
     assert sorted(u for pair in links for u in pair if u) == sorted(
-        [maps.LOCAL_JS["leaflet"], maps.LOCAL_CSS["leaflet_css"]]
+        [assets.LOCAL_JS["leaflet"], assets.LOCAL_CSS["leaflet_css"]]
     )
     assert "fitBounds" in html
 
@@ -100,8 +103,8 @@ def test_suppressed_and_missing_are_grey_labelled_and_the_value_never_written(ar
     assert feats[0]["properties"]["value"] == "suppressed"
     assert feats[1]["properties"]["value"] == "no data"
     layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
-    assert layer.style_function(feats[0])["fillColor"] == maps.SUPPRESSED_COLOUR
-    assert layer.style_function(feats[1])["fillColor"] == maps.NO_DATA_COLOUR
+    assert layer.style_function(feats[0])["fillColor"] == classes.SUPPRESSED_COLOUR
+    assert layer.style_function(feats[1])["fillColor"] == classes.NO_DATA_COLOUR
     # Legend: five classes over the 139 shown areas, then one suppressed and one without data.
     assert _legend_counts(html)[-2:] == [1, 1]
     assert sum(_legend_counts(html)[:-2]) == N - 2
@@ -115,14 +118,15 @@ def test_equal_interval_breaks_are_evenly_spaced(areas):
     lo, hi = areas["rate"].min(), areas["rate"].max()
     width = (hi - lo) / 4
     top = [f for f in _features(m) if f["properties"]["value"] == f"{hi:,.1f}"][0]
-    assert top["properties"]["class"] == f"> {lo + 3 * width:,.1f} – {hi:,.1f}"
+    # Escaped for Leaflet's innerHTML: the page shows "> 55.1 – 73.0".
+    assert top["properties"]["class"] == f"&gt; {lo + 3 * width:,.1f} – {hi:,.1f}"
 
 
 def test_natural_breaks_on_many_values_are_quick_and_deterministic():
     rng = np.random.default_rng(0)
     y = np.concatenate([rng.normal(10, 1, 3000), rng.normal(50, 2, 3000)])
-    a = maps._breaks(y, "natural_breaks", 2 + 1)
-    b = maps._breaks(y, "natural_breaks", 3)
+    a = classes.breaks(y, "natural_breaks", 2 + 1)
+    b = classes.breaks(y, "natural_breaks", 3)
     assert np.array_equal(a, b) and len(a) == 3
     # The low cluster is one class: its largest value is the first break, below the high cluster.
     assert y[:3000].max() <= a[0] < y[3000:].min()
@@ -167,7 +171,7 @@ def test_bad_arguments_raise_input_error(areas):
 
 
 def test_bivariate_legend_and_tooltips(areas):
-    m = maps.bivariate(
+    m = builders.bivariate(
         areas,
         code_column="lsoa_code",
         name_column="lsoa_name",
@@ -182,14 +186,14 @@ def test_bivariate_legend_and_tooltips(areas):
     layer = next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
     # Each tertile of need holds a third of the areas.
     need = [f["properties"]["class"].split(",")[0] for f in feats.values()]
-    assert sorted(need.count(f"Need: {t}") for t in maps.TERTILE_NAMES) == [47, 47, 47]
+    assert sorted(need.count(f"Need: {t}") for t in classes.TERTILE_NAMES) == [47, 47, 47]
     # An area in the top need tertile and bottom engagement tertile is the red corner.
     x, y = areas["rate"], areas["reach"]
     corner = areas[(x > x.quantile(0.7)) & (y < y.quantile(0.3))]["lsoa_code"].iloc[0]
     assert feats[corner]["properties"]["class"] == "Need: high, Engagement: low"
-    assert layer.style_function({"id": corner})["fillColor"] == maps.BIVARIATE_PALETTE[0][2]
+    assert layer.style_function({"id": corner})["fillColor"] == classes.BIVARIATE_PALETTE[0][2]
     with pytest.raises(InputError, match="3 classes"):
-        maps.bivariate(
+        builders.bivariate(
             areas,
             code_column="lsoa_code",
             name_column="lsoa_name",
@@ -208,7 +212,7 @@ _ALLOWED_URLS = {
 
 def test_standalone_html_inlines_everything(areas):
     m = _choropleth(areas, extra_tooltip_columns=["families"])
-    page = maps.standalone_html(m)
+    page = assets.standalone_html(m)
     assert "<script src=" not in page and '<link rel="stylesheet"' not in page
     assert "Leaflet 1.9.4" in page  # Leaflet itself is in the file
     assert "url(data:image/png;base64," in page
@@ -224,8 +228,32 @@ def test_standalone_html_inlines_everything(areas):
 
 def test_standalone_drops_unused_folium_defaults_and_refuses_unvendored_plugins():
     plain = folium.Map(location=[53.5, -2.1], zoom_start=11, tiles=None)
-    assert "jquery" not in maps.standalone_html(plain).lower().split("leaflet")[0]
+    assert "jquery" not in assets.standalone_html(plain).lower().split("leaflet")[0]
     with_plugin = folium.Map(location=[53.5, -2.1], zoom_start=11, tiles=None)
     folium.plugins.Fullscreen().add_to(with_plugin)
     with pytest.raises(InputError, match="not vendored"):
-        maps.standalone_html(with_plugin)
+        assets.standalone_html(with_plugin)
+
+
+HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(2)</script>', "=HYPERLINK(\"http://x\")"]
+
+
+def test_names_from_files_are_escaped_in_every_map(areas):
+    """Leaflet tooltips and legends insert text with innerHTML: no markup from data survives."""
+    gdf = areas.copy()
+    gdf["lsoa_name"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(gdf))]
+    gdf["Ward"] = HOSTILE[0]
+    maps_ = [
+        _choropleth(gdf, extra_tooltip_columns=["Ward"]),
+        builders.bivariate(gdf, code_column="lsoa_code", name_column="lsoa_name",
+                           x_column="rate", y_column="reach", attribution=HOSTILE[1]),
+        builders.categorical(gdf.assign(zone=[HOSTILE[i % 2] for i in range(len(gdf))]),
+                             code_column="lsoa_code", name_column="lsoa_name",
+                             category_column="zone", title=HOSTILE[0],
+                             colours={HOSTILE[0]: "#ff0000", HOSTILE[1]: "#00ff00"},
+                             attribution=ATTRIBUTION),
+    ]
+    for m in maps_:
+        html = assets.standalone_html(m)
+        assert "<img" not in html and "<script>alert" not in html
+        assert "lt;img src=x onerror=alert(1)" in html  # shown as text, not run

@@ -9,7 +9,7 @@ from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "screenshots"
-N_LSOAS = 141
+N_LSOAS = 141  # the demo config's LSOA file
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -87,15 +87,18 @@ def test_streamlit_map_draws_answers_a_click_and_stays_local(browser, map_app):
 def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
     import geopandas as gpd
 
-    from needmap.geometry import display_geometry
-    from needmap.maps import choropleth, standalone_html
+    from needmap.config import load_config
+    from needmap.outputs.maps.assets import standalone_html
+    from needmap.outputs.maps.builders import choropleth
+    from needmap.outputs.maps.geometry import display_geometry
 
-    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
+    src = load_config(ROOT / "needmap.toml").lsoa
+    gdf = gpd.read_file(src.path).to_crs(27700)
     gdf["value"] = range(len(gdf))
     m = choropleth(
         display_geometry(gdf),
-        code_column="lsoa11cd",
-        name_column="lsoa11nm",
+        code_column=src.code_column,
+        name_column=src.name_column,
         value_column="value",
         value_label="Row number",
         attribution="Contains OS data © Crown copyright and database right 2025",

@@ -1,4 +1,4 @@
-"""Plan store: versions, restore, atomic saves, exports, and roster validation."""
+"""Plan store: versions, restore, atomic saves, what each plan records, schema migration."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 
 from needmap.errors import InputError
-from needmap.plans import SCHEMA_VERSION, PlanStore, read_roster, roster_bases
+from needmap.plans import SCHEMA_VERSION, PlanStore
+from needmap.sources.roster import read_roster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +42,7 @@ def store(tmp_path: Path) -> PlanStore:
 def test_new_store_is_empty_wal_and_versioned(store: PlanStore):
     assert store.latest_plan() is None
     assert store.list_plans().empty
-    assert store.schema_version == SCHEMA_VERSION == 1
+    assert store.schema_version == SCHEMA_VERSION == 2
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
@@ -173,71 +172,30 @@ def test_other_tables_can_join_the_same_database_and_transaction(store: PlanStor
     conn.close()
 
 
-def test_export_csv_and_gpkg(store: PlanStore, tmp_path: Path):
-    pid = store.save_plan(labels([1, 1, 2]), author="amy")
-    out = store.export_csv(pid, tmp_path / "plan.csv")
-    csv = pd.read_csv(out)
-    assert csv.columns.tolist() == ["area_code", "area_name", "zone", "workload"]
-    assert csv["zone"].tolist() == [1, 1, 2]
-    geo = gpd.GeoDataFrame(
-        {"lsoa_code": labels([1, 1, 2])["area_code"]},
-        geometry=[shapely.box(i * 10, 0, i * 10 + 10, 10) for i in range(3)], crs=27700,
+def test_plans_record_level_measure_and_snapshot(store: PlanStore):
+    pid = store.save_plan(labels([1, 2]), author="amy", level="ward", measure="caseload",
+                          snapshot_id="20261130T000000-000000Z")
+    plan = store.load_plan(pid)
+    assert (plan.level, plan.measure, plan.snapshot_id) == ("ward", "caseload",
+                                                            "20261130T000000-000000Z")
+    copy = store.load_plan(store.restore(pid, author="bo"))
+    assert (copy.level, copy.measure) == ("ward", "caseload")
+    with pytest.raises(InputError, match="level must be one of"):
+        store.save_plan(labels([1]), author="amy", level="county")
+
+
+def test_a_version_1_database_gains_the_new_columns(tmp_path: Path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "CREATE TABLE plans (plan_id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,"
+        " author TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', n_zones INTEGER NOT NULL,"
+        " n_areas INTEGER NOT NULL, restored_from INTEGER);"
+        "INSERT INTO plans VALUES (1, '2025-01-01T00:00:00', 'old', '', 1, 1, NULL);"
     )
-    gpkg = store.export_gpkg(pid, tmp_path / "plan.gpkg", geo)
-    areas = gpd.read_file(gpkg, layer="areas")
-    zones = gpd.read_file(gpkg, layer="zones")
-    assert len(areas) == 3 and areas.crs.to_epsg() == 27700
-    assert zones.sort_values("zone")["workload"].tolist() == [30.0, 30.0]
-    assert zones.sort_values("zone")["n_areas"].tolist() == [2, 1]
-    assert zones.geometry.area.sum() == pytest.approx(300.0)
-    with pytest.raises(InputError, match="have no boundary"):
-        store.export_gpkg(pid, tmp_path / "bad.gpkg", geo.iloc[:2])
-
-
-# -- roster ------------------------------------------------------------------------------------
-
-
-def test_read_roster_parses_every_kind_of_base(tmp_path: Path):
-    p = write(tmp_path, """
-        Name , FTE, Base, Email
-        Amy,1,ol11aa,amy@example.org
-        Bo,0.5,E01005320,
-        Cy,0.8,"393482,404988",
-        Di,1,,
-    """)
-    r = read_roster(p)
-    assert r["name"].tolist() == ["Amy", "Bo", "Cy", "Di"]
-    assert r["fte"].tolist() == [1.0, 0.5, 0.8, 1.0]
-    assert r["base"].iloc[:3].tolist() == ["OL1 1AA", "E01005320", "393482,404988"]
-    assert r["base_kind"].iloc[:3].tolist() == ["postcode", "area_code", "point"]
-    assert r["base"].isna().tolist() == [False, False, False, True]
-    assert r["base_kind"].isna().tolist() == [False, False, False, True]
-    assert r["row"].tolist() == [2, 3, 4, 5]
-    pcs = pd.DataFrame({"postcode": ["OL1 1AA"], "eastings": [393482], "northings": [404988]})
-    assert roster_bases(r, pcs) == [(393482.0, 404988.0), "E01005320", (393482.0, 404988.0),
-                                    None]
-    with pytest.raises(InputError, match="row 2, column 'base'.*pass postcodes="):
-        roster_bases(r)
-
-
-@pytest.mark.parametrize(("text", "match"), [
-    ("name,fte\nAmy,1.5\n", r"roster.csv, row 2, column 'fte': '1.5' is not an FTE"),
-    ("name,fte\nAmy,\n", r"row 2, column 'fte'"),
-    ("name,fte\nAmy,1\n,1\n", r"row 3, column 'name': empty"),
-    ("name,fte\nAmy,1\namy,1\n", r"row 3, column 'name': 'amy' is also on row 2"),
-    ("name,fte,base\nAmy,1,Oldham\n", r"row 2, column 'base': 'Oldham' is not a postcode"),
-    ("name,fte,base\nAmy,1,\"-2.1,53.5\"\n", r"row 2, column 'base'.*longitude,latitude"),
-    ("name,fte,email\nAmy,1,amy\n", r"row 2, column 'email'"),
-    ("name,fet\nAmy,1\n", r"row 1, column 'fet': unknown column"),
-    ("name\nAmy\n", r"row 1: no 'fte' column"),
-    ("name,fte,base\nAmy,1,393482,404988\n", r"row 2: 4 value\(s\) for 3 column\(s\); quote"),
-    ("name,fte\n", r"no workers listed"),
-])
-def test_roster_errors_name_file_row_column_and_fix(tmp_path: Path, text: str, match: str):
-    with pytest.raises(InputError, match=match):
-        read_roster(write(tmp_path, text))
-
-
-def test_missing_roster_file(tmp_path: Path):
-    with pytest.raises(InputError, match="not found"):
-        read_roster(tmp_path / "nope.csv")
+    conn.close()
+    store = PlanStore(path)
+    assert store.schema_version == SCHEMA_VERSION == 2
+    assert store.list_plans()["level"].isna().all()

@@ -21,6 +21,8 @@ from needmap.errors import InputError
 from needmap.sources.geocode import normalise_postcode
 from needmap.sources.records import ALIASES, parse_dates, read_records
 
+pytestmark = pytest.mark.slow
+
 FAST = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TODAY = dt.date(2025, 9, 30)

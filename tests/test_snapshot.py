@@ -16,7 +16,9 @@ from needmap.snapshot import latest_path, list_snapshots, load_snapshot
 def test_versions_kept_and_latest_pointer(demo_config_path):
     config = load_config(demo_config_path)
     a = refresh(config).snapshot_path
-    b = refresh(config).snapshot_path
+    same = refresh(config)
+    assert same.up_to_date and same.snapshot_path == a  # nothing changed: nothing written
+    b = refresh(config, force=True).snapshot_path
     folder = config.snapshots_folder
     assert [m["snapshot_id"] for m in list_snapshots(folder)] == [a.name, b.name]
     assert latest_path(folder) == b
@@ -52,22 +54,26 @@ def test_no_snapshot_error(tmp_path):
         load_snapshot(tmp_path)
 
 
-def test_check_uploaded_returns_counts_only(demo_config_path, tmp_path):
+def test_checked_file_returns_counts_only_and_errors_name_the_upload(demo_config_path,
+                                                                     tmp_path):
     from needmap.errors import InputError
-    from needmap.refresh import MAX_CHECK_BYTES, check_uploaded
+    from needmap.refresh import MAX_CHECK_BYTES, check_records_file
 
     config = load_config(demo_config_path)
-    data = b"cin_referral_id,person_id,cin_referral_date,postcode\nR1,P1,01/02/2024,OL1 1AA\n" \
-           b"R2,P2,01/02/2024,ZZ99 9ZZ\nR2,P2,01/02/2024,OL1 1AA\n"
-    q = check_uploaded(config, "my export.csv", data, "referrals")
+    path = tmp_path / "upload_1.csv"
+    path.write_bytes(b"cin_referral_id,person_id,cin_referral_date,postcode\n"
+                     b"R1,P1,01/02/2024,OL1 1AA\nR2,P2,01/02/2024,ZZ99 9ZZ\n"
+                     b"R2,P2,01/02/2024,OL1 1AA\n")
+    q = check_records_file(config, path, "referrals", shown_name="my export.csv")
     assert (q.rows_read, q.rows_used) == (3, 1)
     assert q.rejects == {"duplicate id": 1, "postcode not found": 1}
-    assert not hasattr(q, "records")
-    with pytest.raises(InputError, match="my_export.csv: required column 'person_id'"):
-        check_uploaded(config, "my export.csv", b"cin_referral_id,postcode\nR1,OL1 1AA\n",
-                       "referrals")
+    assert not hasattr(q, "records") and q.path == "my export.csv"
+    path.write_bytes(b"cin_referral_id,postcode\nR1,OL1 1AA\n")
+    with pytest.raises(InputError, match="^my export.csv: required column 'person_id'"):
+        check_records_file(config, path, "referrals", shown_name="my export.csv")
+    path.write_bytes(b"x" * (MAX_CHECK_BYTES + 1))
     with pytest.raises(InputError, match="over the 52 MB limit"):
-        check_uploaded(config, "big.csv", b"x" * (MAX_CHECK_BYTES + 1), "referrals")
+        check_records_file(config, path, "referrals", shown_name="big.csv")
 
 
 def test_abandoned_temporary_folder_is_cleaned_up(demo_config_path):
@@ -81,6 +87,6 @@ def test_abandoned_temporary_folder_is_cleaned_up(demo_config_path):
     junk.mkdir()
     live = config.snapshots_folder / f".tmp-20991231T000000-000001Z-{__import__('os').getpid()}"
     live.mkdir()
-    refresh(config)
+    refresh(config, force=True)
     assert not junk.exists()  # its process is gone
     assert live.exists()  # a refresh still running (this process) is left alone

@@ -12,42 +12,33 @@ import pytest
 
 from needmap.config import load_config
 from needmap.errors import InputError
-from needmap.plans import read_roster
-from needmap.workload import (
-    EXAMPLE_ROSTER,
-    WORKLOAD_LABELS,
-    plan_zones,
-    read_roster_upload,
-    roster_postcodes,
-    workload,
-)
+from needmap.sources.geocode import read_postcodes
+from needmap.sources.roster import read_roster
+from needmap.workload import EXAMPLE_ROSTER, WORKLOAD_LABELS, plan_zones, workload
 from needmap.zones import is_contiguous
-from tests.conftest import write_config
-
-OL1_1AA_LSOA = "E01005427"  # the LSOA holding postcode OL1 1AA (Code-Point Open, Oct 2025)
 
 
-def test_children_weighted_by_need_by_hand():
-    areas = pd.DataFrame({"children": [100, 200, 0], "idaci_score": [0.25, 0.0, 0.5],
-                          "referrals": [1, 2, 3], "families_engaged": [4, 5, 6]})
-    before = areas.copy()
-    assert workload(areas).tolist() == [125.0, 200.0, 0.0]
-    assert workload(areas, "caseload").tolist() == [5.0, 7.0, 9.0]
-    assert workload(areas).name == "workload"
-    pd.testing.assert_frame_equal(areas, before)
+def test_children_weighted_by_need_and_caseload_from_protected_values(demo_snapshot):
+    lsoa = demo_snapshot.lsoa
+    load, shown = workload(demo_snapshot, "lsoa")
+    assert np.allclose(load.to_numpy(), lsoa["children"] * (1 + lsoa["idaci_score"]))
+    assert shown.all() and load.name == "workload"
+    case, visible = workload(demo_snapshot, "lsoa", "caseload")
+    cells = demo_snapshot.cells("lsoa", demo_snapshot.configured_period)
+    value = cells.pivot(index="area_code", columns="measure", values="value")
+    seen = cells.pivot(index="area_code", columns="measure", values="shown")
+    expected = value["referrals"] + value["families_engaged"]
+    assert np.allclose(case.to_numpy(), expected.reindex(case.index).to_numpy())
+    assert (visible == (seen["referrals"] & seen["families_engaged"]).reindex(case.index)).all()
+    # Never the true counts: the workload differs from them where noise was added.
+    raw = demo_snapshot.raw_cells()
+    raw = raw[(raw["level"] == "lsoa") & (raw["period"] == demo_snapshot.configured_period)]
+    true = raw.pivot(index="area_code", columns="measure", values="count")
+    true_case = (true["referrals"] + true["families_engaged"]).reindex(case.index)
+    assert (case != true_case).any() and (case - true_case).abs().max() <= 2 * 5
     assert set(WORKLOAD_LABELS) == {"children_need", "caseload"}
-
-
-@pytest.mark.parametrize(("frame", "measure", "match"), [
-    ({"children": [1]}, "children_need", r"needs column\(s\) \['idaci_score'\]"),
-    ({"children": [1], "idaci_score": [1.5]}, "children_need", "share from 0 to 1"),
-    ({"children": [-1], "idaci_score": [0.1]}, "children_need", "missing or negative"),
-    ({"referrals": [None], "families_engaged": [1]}, "caseload", "'referrals' is missing"),
-    ({"children": [1]}, "staff", r"expected one of \['children_need', 'caseload'\]"),
-])  # fmt: skip
-def test_workload_errors_say_what_is_wrong(frame, measure, match):
-    with pytest.raises(InputError, match=match):
-        workload(pd.DataFrame(frame), measure)
+    with pytest.raises(InputError, match=r"expected one of \['children_need', 'caseload'\]"):
+        workload(demo_snapshot, "lsoa", "staff")
 
 
 def test_six_zones_cover_every_lsoa_once_contiguous_and_balanced(demo_snapshot):
@@ -64,7 +55,7 @@ def test_six_zones_cover_every_lsoa_once_contiguous_and_balanced(demo_snapshot):
     assert np.isclose(labels["workload"].sum(),
                       (demo_snapshot.lsoa["children"] * (1 + demo_snapshot.lsoa["idaci_score"]))
                       .sum())
-    assert plan.warnings == []
+    assert plan.warnings == [] and plan.snapshot_id == demo_snapshot.id
     again = plan_zones(demo_snapshot, n_zones=6, random_state=3)
     pd.testing.assert_frame_equal(labels, again.labels)
 
@@ -73,9 +64,15 @@ def test_roster_targets_follow_fte_and_zones_hold_their_bases(demo_snapshot):
     roster = read_roster(EXAMPLE_ROSTER)
     assert len(roster) == 6 and roster["name"].str.contains("fictional").all()
     config = load_config(Path(__file__).resolve().parents[1] / "needmap.toml")
-    plan = plan_zones(demo_snapshot, roster=roster, postcodes=roster_postcodes(roster, config))
+    postcodes = read_postcodes(config.postcodes)
+    plan = plan_zones(demo_snapshot, roster=roster, postcodes=postcodes)
     zone_of = plan.labels.set_index("area_code")["zone"]
-    assert zone_of[OL1_1AA_LSOA] == 1  # Ada's base is the postcode OL1 1AA
+    ada = postcodes.loc["OL1 1AA"]
+    import shapely
+
+    holder = demo_snapshot.lsoa[demo_snapshot.lsoa.contains(
+        shapely.Point(ada["easting"], ada["northing"]))]["lsoa_code"].iloc[0]
+    assert zone_of[holder] == 1  # Ada's base is the postcode OL1 1AA
     assert zone_of["E01005340"] == 4  # Dev's base is an LSOA code
     total = plan.labels["workload"].sum()
     fte = roster["fte"].to_numpy()
@@ -84,12 +81,18 @@ def test_roster_targets_follow_fte_and_zones_hold_their_bases(demo_snapshot):
     assert plan.staff["name"].tolist() == roster["name"].tolist()
 
 
-def test_ward_level_turns_an_lsoa_base_into_its_ward(demo_snapshot):
-    roster = read_roster_upload(b"name,fte,base\nA,1,E01005340\nB,1,\nC,1,\n", "r.csv")
+def _roster(tmp_path, text: str, name: str = "r.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return read_roster(path)
+
+
+def test_ward_level_turns_an_lsoa_base_into_its_ward(demo_snapshot, tmp_path):
+    roster = _roster(tmp_path, "name,fte,base\nA,1,E01005340\nB,1,\nC,1,\n")
     plan = plan_zones(demo_snapshot, level="ward", roster=roster)
     ward = demo_snapshot.lsoa.set_index("lsoa_code").loc["E01005340", "ward_code"]
     assert plan.labels.set_index("area_code").loc[ward, "zone"] == 1
-    assert len(plan.labels) == 20
+    assert len(plan.labels) == len(demo_snapshot.ward)
 
 
 def test_locks_keep_areas_in_their_zone(demo_snapshot):
@@ -97,6 +100,25 @@ def test_locks_keep_areas_in_their_zone(demo_snapshot):
     moved = [c for c in free.index if free.loc[c, "zone"] != 2][:2]
     plan = plan_zones(demo_snapshot, n_zones=4, random_state=0, locks=dict.fromkeys(moved, 2))
     assert (plan.labels.set_index("area_code").loc[moved, "zone"] == 2).all()
+
+
+def test_locking_every_area_is_refused_in_plain_words(demo_snapshot):
+    """The Zones page's "Select all" then "Lock and rebuild" dead end (issue 15)."""
+    codes = demo_snapshot.lsoa["lsoa_code"].tolist()
+    with pytest.raises(InputError, match="Every area is locked, or nearly: 5 zone"):
+        plan_zones(demo_snapshot, n_zones=6, locks=dict.fromkeys(codes, 1))
+    with pytest.raises(InputError, match="zones 1..6 only"):
+        plan_zones(demo_snapshot, n_zones=6, locks={codes[0]: 9})
+
+
+def test_every_zone_off_balance_is_named(demo_snapshot):
+    plan = plan_zones(demo_snapshot, level="ward", n_zones=6, random_state=0, tolerance=0.01)
+    off = plan.zones.index[plan.zones["deviation"].abs() > 0.01]
+    assert len(off) >= 2
+    message = " ".join(plan.warnings)
+    assert f"{len(off)} of 6 zones are outside +-1%" in message
+    for z in off:
+        assert f"zone {z} (" in message
 
 
 def test_plan_zones_needs_staff_or_roster_not_both(demo_snapshot):
@@ -109,23 +131,14 @@ def test_plan_zones_needs_staff_or_roster_not_both(demo_snapshot):
         plan_zones(demo_snapshot, n_zones=6, level="county")
 
 
-def test_a_base_outside_the_authority_is_named_by_row(demo_snapshot):
-    roster = read_roster_upload(b"name,fte,base\nA,1,\nB,1,E01000001\n", "team.csv")
+def test_a_base_outside_the_authority_is_named_by_row(demo_snapshot, tmp_path):
+    roster = _roster(tmp_path, "name,fte,base\nA,1,\nB,1,E01000001\n", "team.csv")
     with pytest.raises(InputError, match=r"Roster row 3, column 'base': B's base E01000001"):
         plan_zones(demo_snapshot, roster=roster)
 
 
-def test_uploaded_roster_errors_name_the_uploaded_file():
-    with pytest.raises(InputError, match=r"^my team\.csv, row 3, column 'fte'"):
-        read_roster_upload(b"name,fte\nA,1\nB,2\n", "my team.csv")
-
-
-def test_postcode_bases_need_a_postcode_table(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "needmap.toml").read_text()
-    start = text.index("[postcodes]")
-    end = text.index("[schools]")
-    config = load_config(write_config(tmp_path, text=text[:start] + text[end:]))
+def test_postcode_bases_need_a_postcode_table(demo_snapshot):
     roster = read_roster(EXAMPLE_ROSTER)
-    with pytest.raises(InputError, match=r"row 2, column 'base': 'OL1 1AA' is a postcode"):
-        roster_postcodes(roster, config)
-    assert roster_postcodes(roster.assign(base=None, base_kind=None), config) is None
+    with pytest.raises(InputError, match=r"row 2, column 'base': postcode 'OL1 1AA' of .* "
+                       "cannot be placed: the config has no \\[postcodes\\] table"):
+        plan_zones(demo_snapshot, roster=roster, postcodes=None)

@@ -9,6 +9,7 @@ leading apostrophe, so it is shown as text. Numbers stay numbers (including nega
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from needmap.errors import InputError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def _is_number(text: str) -> bool:
@@ -27,10 +29,16 @@ def _is_number(text: str) -> bool:
 
 
 def neutralise(value: object) -> object:
-    """A cell as written to a CSV: text that a spreadsheet would run as a formula is defused."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
-        return "'" + value
-    return value
+    """A cell as written to a CSV: text that a spreadsheet would run as a formula is defused.
+
+    Line breaks and other control characters inside a text cell become spaces, so a name cannot
+    break a row either.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_STARTS) and not _is_number(value):
+        value = "'" + value
+    return _CONTROL.sub(" ", value)
 
 
 def neutralised(df: pd.DataFrame) -> pd.DataFrame:

@@ -10,8 +10,8 @@ import numpy as np
 import streamlit as st
 
 from needmap.app.offline import offline_folium
-from needmap.geometry import display_geometry
-from needmap.maps import choropleth
+from needmap.outputs.maps.builders import choropleth
+from needmap.outputs.maps.geometry import display_geometry
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTRIBUTION = "Contains OS data © Crown copyright and database right 2025; ONS; synthetic records"
@@ -19,8 +19,11 @@ ATTRIBUTION = "Contains OS data © Crown copyright and database right 2025; ONS;
 
 @st.cache_data
 def areas() -> gpd.GeoDataFrame:
-    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    gdf = gdf.rename(columns={"lsoa11cd": "lsoa_code", "lsoa11nm": "lsoa_name"})
+    from needmap.config import load_config
+
+    src = load_config(ROOT / "needmap.toml").lsoa
+    gdf = gpd.read_file(src.path).to_crs(27700)
+    gdf = gdf.rename(columns={src.code_column: "lsoa_code", src.name_column: "lsoa_name"})
     gdf["rate"] = np.random.default_rng(7).gamma(2.0, 10.0, len(gdf))
     return display_geometry(gdf)
 

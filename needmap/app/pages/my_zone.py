@@ -31,6 +31,7 @@ state.header(snap)
 st.title("My zone")
 try:
     plan = PlanStore(config.plans_db).latest_plan()
+    level = None if plan is None else plan_level(snap, plan)
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
@@ -41,7 +42,6 @@ if plan is None:
         st.page_link("needmap/app/pages/zones.py", label="Go to Zones",
                      icon=":material/grid_view:")
     st.stop()
-level = plan_level(snap, plan)
 
 staff = plan.staff
 workers = ({int(z): n for z, n in zip(staff["zone"], staff["name"], strict=True)}

@@ -120,22 +120,30 @@ if plan is not None:
     k = len(summary)
 
     def lock() -> None:
-        for code in st.session_state["zones_lock_areas"]:
-            locks[code] = int(st.session_state["zones_lock_zone"])
+        wanted = {**locks, **dict.fromkeys(st.session_state["zones_lock_areas"],
+                                            int(st.session_state["zones_lock_zone"]))}
+        unseeded = k - len(set(wanted.values()))
+        if unseeded > len(names) - len(wanted):
+            # Refused here, before a rebuild could fail: the dead end never happens.
+            st.session_state["zones_lock_refused"] = (
+                f"Not locked: {unseeded} zone(s) would have no area left to start from. Lock "
+                "fewer areas, or lock some areas to every zone."
+            )
+            return
+        locks.update(wanted)
         st.session_state["zones_lock_areas"] = []
-
-    def clear() -> None:
-        locks.clear()
 
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
     c1.multiselect("Areas", list(names), key="zones_lock_areas",
                    format_func=lambda c: f"{names[c]} ({c}), now zone {zone_of[c]}")
     c2.number_input("Keep in zone", 1, k, 1, key="zones_lock_zone")
     c3.button("Lock and rebuild", on_click=lock, key="zones_lock")
-    if locks:
-        st.markdown("Locked: " + ", ".join(f"{names.get(c, c)} → zone {z}"
-                                           for c, z in locks.items()))
-        st.button("Clear locks", on_click=clear, key="zones_clear")
+    refused = st.session_state.pop("zones_lock_refused", None)
+    if refused:
+        st.warning(refused)
+if locks:
+    st.markdown("Locked: " + ", ".join(f"{c} → zone {z}" for c, z in locks.items()))
+    st.button("Clear locks", on_click=locks.clear, key="zones_clear")
 
 st.subheader("Plans")
 author = (access.user if not access.demo else
