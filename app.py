@@ -19,6 +19,7 @@ ALL_PAGES = {
 st.set_page_config(page_title="needmap", page_icon="🗺️", layout="wide")
 access = state.current_access()  # stops here with a sign-in button or a refusal
 allowed = access.pages()
+state.audit_refused_url(list(ALL_PAGES), allowed)
 nav = st.navigation(
     [
         st.Page(PAGES / f"{key}.py", title=title, icon=icon, default=key == allowed[0])

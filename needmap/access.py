@@ -1,7 +1,9 @@
 """Who sees what: roles, the staff member's own zone, and an audit log.
 
 Roles live in the same SQLite database as the zone plans (table ``roles``) and may also be listed
-in the config (``[access.roles]`` e-mail = role). The database wins where both name a person.
+in the config (``[access.roles]`` e-mail = role). The database wins where both name a person,
+including a removal: removing a role writes ``none`` for that person, so a role the config also
+gives them does not silently come back, and the audit log says which config role was overridden.
 
 * ``lead``: every page.
 * ``analyst``: every page, plus the data-quality detail and the records-file check.
@@ -44,7 +46,7 @@ DEMO_USER = "demo"
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS roles (
         email TEXT PRIMARY KEY,
-        role TEXT NOT NULL CHECK (role IN ('lead', 'analyst', 'staff')),
+        role TEXT NOT NULL CHECK (role IN ('lead', 'analyst', 'staff', 'none')),
         added_by TEXT NOT NULL,
         added_at TEXT NOT NULL
     )""",
@@ -57,7 +59,9 @@ SCHEMA = (
     )""",
 )
 EVENTS = ("sign_in", "refused", "export", "file_check", "plan_save", "plan_restore",
-          "role_change")
+          "role_change", "config_error")
+#: The role stored when a person's access is removed (it overrides the config).
+NO_ROLE = "none"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,13 @@ class AccessStore:
         with self.plans.transaction() as conn:
             for statement in SCHEMA:
                 conn.execute(statement)
+            table = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'roles'").fetchone()[0]
+            if "'none'" not in table:  # an older file: allow the removal marker
+                conn.execute("ALTER TABLE roles RENAME TO roles_old")
+                conn.execute(SCHEMA[0])
+                conn.execute("INSERT INTO roles SELECT * FROM roles_old")
+                conn.execute("DROP TABLE roles_old")
 
     def _conn(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10)
@@ -116,12 +127,25 @@ class AccessStore:
             )
             self._log(conn, added_by, "role_change", f"{_norm(email)} -> {role}")
 
-    def remove_role(self, email: str, *, removed_by: str) -> None:
+    def remove_role(self, email: str, *, removed_by: str,
+                    config_roles: Mapping[str, str] | None = None) -> None:
+        """Remove a person's access. It stays removed even if the config lists them."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        listed = {_norm(k): v for k, v in (config_roles or {}).items()}.get(_norm(email))
         with self.plans.transaction() as conn:
-            conn.execute("DELETE FROM roles WHERE email = ?", (_norm(email),))
-            self._log(conn, removed_by, "role_change", f"{_norm(email)} -> none")
+            conn.execute(
+                "INSERT INTO roles (email, role, added_by, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(email) DO UPDATE SET role = excluded.role, "
+                "added_by = excluded.added_by, added_at = excluded.added_at",
+                (_norm(email), NO_ROLE, removed_by, now),
+            )
+            detail = f"{_norm(email)} -> none"
+            if listed:
+                detail += f" (overrides [access.roles] {listed})"
+            self._log(conn, removed_by, "role_change", detail)
 
     def roles(self) -> pd.DataFrame:
+        """Roles set in the database (``none`` marks a removal that overrides the config)."""
         conn = self._conn()
         try:
             return pd.read_sql_query("SELECT * FROM roles ORDER BY email", conn)
@@ -135,7 +159,7 @@ class AccessStore:
         finally:
             conn.close()
         if row:
-            return str(row[0])
+            return None if row[0] == NO_ROLE else str(row[0])
         roles = {_norm(k): v for k, v in (config_roles or {}).items()}
         role = roles.get(_norm(email))
         if role is not None and role not in ROLES:
@@ -188,3 +212,64 @@ class AccessStore:
 def demo_access() -> Access:
     """Demo mode (no identity provider configured): open, and said so in a banner."""
     return Access(user=DEMO_USER, role=None, demo=True)
+
+
+# -- how the app is protected ----------------------------------------------------------------------
+
+AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
+
+
+@dataclass(frozen=True)
+class AuthMode:
+    """How the app must run: ``demo``, ``signin``, ``open`` or ``error`` (show ``message`` only)."""
+
+    kind: str
+    message: str = ""
+
+
+def auth_mode(secret_files: list[str], *, synthetic: bool,
+              allow_unauthenticated: bool = False) -> AuthMode:
+    """Decide, failing closed, whether the app signs people in.
+
+    A secrets file that exists but cannot be read, or an ``[auth]`` section without its required
+    keys, is a configuration error, never a fall back to an open app. With no ``[auth]`` at all
+    the app is open only for synthetic demo records, or when the config explicitly allows it for
+    a single-user analyst machine (``[access] allow_unauthenticated = true``).
+    """
+    import tomllib
+
+    auth = None
+    for name in secret_files:
+        path = Path(name)
+        if path.is_dir():
+            candidates = sorted(path.glob("*/secrets.toml"))
+        elif path.is_file() or path.suffix == ".toml":
+            candidates = [path] if path.exists() else []
+        else:
+            candidates = []
+        for file in candidates:
+            try:
+                data = tomllib.loads(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                return AuthMode("error", f"{file} cannot be read ({exc}). Fix it: the app shows "
+                                "no data until sign-in is configured correctly.")
+            if "auth" in data:
+                auth = data["auth"]
+    if auth is not None:
+        if not isinstance(auth, dict):
+            return AuthMode("error", "[auth] in the secrets file must be a table of keys.")
+        missing = [k for k in AUTH_KEYS if not str(auth.get(k, "")).strip()]
+        if missing:
+            return AuthMode("error", f"[auth] in the secrets file lacks {', '.join(missing)}. Add "
+                            "them (see the README's sign-in section): the app shows no data "
+                            "until sign-in is configured correctly.")
+        return AuthMode("signin")
+    if synthetic:
+        return AuthMode("demo")
+    if allow_unauthenticated:
+        return AuthMode("open", "no sign-in: single-user analyst machine "
+                                "([access] allow_unauthenticated)")
+    return AuthMode("error", "These records are not synthetic and no sign-in is configured. Add "
+                    "an [auth] section to .streamlit/secrets.toml (see the README), or, on a "
+                    "single-user machine nobody else can reach, set [access] "
+                    "allow_unauthenticated = true in the config.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from needmap.access import PAGES, AccessStore, demo_access
+from needmap.access import PAGES, AccessStore, auth_mode, demo_access
 from needmap.errors import ConfigError
 
 
@@ -84,8 +84,82 @@ def test_app_never_reads_real_records(tmp_path, monkeypatch):
     from tests.conftest import ROOT, write_config
 
     cfg = write_config(tmp_path, a="synthetic = true=>synthetic = false")
+    cfg.write_text(cfg.read_text() + "\n[access]\nallow_unauthenticated = true\n")
     monkeypatch.setenv("NEEDMAP_CONFIG", str(cfg))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert any("No snapshot yet" in e.value and "needmap refresh" in e.value for e in at.error)
     assert not (tmp_path / "output" / "snapshots").exists()
+    assert any("single-user analyst machine" in w.value for w in at.warning) or at.error
+
+
+def test_real_records_without_sign_in_show_a_configuration_error_and_no_data(tmp_path,
+                                                                           monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, write_config
+
+    cfg = write_config(tmp_path, a="synthetic = true=>synthetic = false")
+    monkeypatch.setenv("NEEDMAP_CONFIG", str(cfg))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "needmap is not configured correctly: These records are not synthetic and no sign-in "
+        "is configured. Add an [auth] section to .streamlit/secrets.toml (see the README), or, "
+        "on a single-user machine nobody else can reach, set [access] allow_unauthenticated = "
+        "true in the config."]
+    assert not at.dataframe and not at.get("component_instance")
+    log = AccessStore(tmp_path / "output" / "needmap.sqlite").audit()
+    assert (log["event"] == "config_error").sum() == 1
+
+
+GOOD_AUTH = ('[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n'
+             'cookie_secret = "s"\nclient_id = "c"\nclient_secret = "x"\n'
+             'server_metadata_url = "http://localhost:1/.well-known/openid-configuration"\n')
+
+
+@pytest.mark.parametrize(("text", "kind", "message"), [
+    (None, "demo", ""),
+    (GOOD_AUTH, "signin", ""),
+    (GOOD_AUTH.replace('client_id = "c"\n', ""), "error", "lacks client_id"),
+    (GOOD_AUTH.replace('"s"', "'s\""), "error", "cannot be read"),  # one bad quote
+    ("[general]\nx = 1\n", "demo", ""),
+])
+def test_sign_in_fails_closed(tmp_path, text, kind, message):
+    path = tmp_path / "secrets.toml"
+    if text is not None:
+        path.write_text(text)
+    mode = auth_mode([str(path)], synthetic=True)
+    assert mode.kind == kind and message in mode.message
+    real = auth_mode([str(path)], synthetic=False)
+    assert real.kind == ("signin" if kind == "signin" else "error")
+    if kind == "demo":
+        assert auth_mode([str(path)], synthetic=False, allow_unauthenticated=True).kind == "open"
+
+
+def test_removing_a_role_wins_over_the_config_and_the_log_says_so(store):
+    roles = {"cara@council.gov.uk": "lead"}
+    assert store.access_for("cara@council.gov.uk", roles).role == "lead"
+    store.remove_role("Cara@council.gov.uk", removed_by="admin", config_roles=roles)
+    assert store.access_for("cara@council.gov.uk", roles).role is None
+    assert store.audit()["detail"].iloc[0] == (
+        "cara@council.gov.uk -> none (overrides [access.roles] lead)")
+    store.set_role("cara@council.gov.uk", "analyst", added_by="admin")
+    assert store.access_for("cara@council.gov.uk", roles).role == "analyst"
+
+
+def test_an_older_roles_table_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE roles (email TEXT PRIMARY KEY, role TEXT NOT NULL CHECK "
+                 "(role IN ('lead', 'analyst', 'staff')), added_by TEXT NOT NULL, "
+                 "added_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO roles VALUES ('a@b.c', 'lead', 'x', 'now')")
+    conn.commit()
+    conn.close()
+    store = AccessStore(path)
+    assert store.role_of("a@b.c") == "lead"
+    store.remove_role("a@b.c", removed_by="admin")
+    assert store.role_of("a@b.c") is None

@@ -126,26 +126,21 @@ def test_no_flag_is_computed_by_a_page_or_a_cli_read_command(demo, tmp_path, mon
 
 
 def _downloads(monkeypatch):
-    """Capture what st.download_button stores (AppTest keeps it in a memory storage)."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    """Capture the deferred download callables the pages register, by file name."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
 
-    storages: list = []
-    original = MemoryMediaFileStorage.__init__
+    made: dict[str, object] = {}
+    original = MediaFileManager.add_deferred
 
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        storages.append(self)
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name, **kwargs)
 
-    monkeypatch.setattr(MemoryMediaFileStorage, "__init__", init)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
 
-    def content(button) -> bytes:
-        name = button.proto.url.rsplit("/", 1)[-1]
-        for storage in reversed(storages):
-            try:
-                return bytes(storage.get_file(name).content)
-            except Exception:  # noqa: BLE001 - not this run's storage
-                continue
-        raise AssertionError(f"download {name} not found")
+    def content(file_name: str) -> bytes:
+        data = made[file_name]()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
     return content
 
@@ -157,14 +152,13 @@ def test_app_and_cli_write_byte_identical_csvs(demo, tmp_path, monkeypatch):
     monkeypatch.setenv("NEEDMAP_CONFIG", str(demo))
     at = AppTest.from_file(str(ROOT / "needmap/app/pages/off_radar.py"), default_timeout=120)
     at.run()
-    page_flags = content(at.get("download_button")[0])
+    page_flags = content("flags_lsoa_engagement.csv")
     assert cli("flags", "--config", demo, "--out", tmp_path / "flags.csv").returncode == 0
     assert page_flags == (tmp_path / "flags.csv").read_bytes()
 
     at = AppTest.from_file(str(ROOT / "needmap/app/pages/zones.py"), default_timeout=120).run()
     next(b for b in at.button if b.label == "Build zones").click().run()
-    page_zones = content(next(d for d in at.get("download_button")
-                              if "plan" in d.proto.label.lower()))
+    page_zones = content("zones_lsoa.csv")
     assert cli("zones", "--config", demo, "--staff", "6",
                "--out", tmp_path / "zones.csv").returncode == 0
     assert page_zones == (tmp_path / "zones.csv").read_bytes()

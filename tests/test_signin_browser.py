@@ -271,6 +271,32 @@ def test_staff_member_cannot_reach_other_data_by_url(app, people, path):
         _shot(page, "signin_staff_tries_overview.png")
 
 
+def test_a_download_is_made_on_click_audited_and_served_once(app, people, requests_seen):
+    """A download address read from the traffic gives nothing without the session (issue 11)."""
+    import urllib.error
+    import urllib.request
+
+    page = people(STAFF)
+    page.goto(app.url)
+    _assert_own_zone_only(page, app)
+    before = {url for url, _ in requests_seen if "/media/" in url}
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Download zone pack").click()
+    pack = Path(info.value.path()).read_text()
+    assert "Ben Lowe" in pack and "<script" not in pack
+    fetched = [url for url, _ in requests_seen if "/media/" in url and url not in before]
+    assert fetched, "the download came from the media endpoint"
+    for url in fetched:  # no cookie, no session: refused
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(url, timeout=10)
+        assert err.value.code == 404
+    from needmap.access import AccessStore
+
+    log = AccessStore(app.config.plans_db).audit()
+    mine = log[(log["user"] == STAFF) & (log["event"] == "export")]
+    assert mine["detail"].str.contains(f"zone_{STAFF_ZONE}_pack.html").any()
+
+
 def test_lead_sees_every_page_and_the_map(app, people):
     page = people(LEAD)
     _sign_in(page, app, LEAD)
@@ -310,7 +336,9 @@ def test_audit_log_records_sign_ins_and_the_refusal(app):
     assert (STAFF, "sign_in") in events
     assert (STRANGER, "refused") in events
     assert (STRANGER, "sign_in") not in events
-    assert not {(u, e) for u, e in events if u == STAFF and e != "sign_in"}
+    assert {e for u, e in events if u == STAFF} == {"sign_in", "refused", "export"}
+    tried = set(log.loc[(log["user"] == STAFF) & (log["event"] == "refused"), "detail"])
+    assert {f"page {p.strip('/')} (by address)" for p in PAGE_NOT_REGISTERED} <= tried
 
 
 def test_no_request_left_the_machine(app, oidc_port, requests_seen):
@@ -320,3 +348,34 @@ def test_no_request_left_the_machine(app, oidc_port, requests_seen):
     remote = [url for url, by in requests_seen
               if not is_local(url) and urlparse(by).port != oidc_port]  # fmt: skip
     assert remote == []
+
+
+@pytest.fixture(scope="module")
+def broken_app(tmp_path_factory):
+    """The same app with an [auth] section that does not parse (one bad quote)."""
+    tmp = tmp_path_factory.mktemp("broken-secrets")
+    cfg_path = write_config(tmp)
+    cfg_path.write_text(cfg_path.read_text().replace("synthetic = true", "synthetic = false"))
+    secrets_path = tmp / "secrets.toml"
+    secrets_path.write_text('[auth]\nredirect_uri = "http://localhost:1/oauth2callback\n'
+                            'cookie_secret = "x"\n')
+    with streamlit_app("app.py", env={"NEEDMAP_CONFIG": str(cfg_path)},
+                       log_path=tmp / "streamlit.log",
+                       extra_args=("--secrets.files", str(secrets_path))) as url:
+        yield url
+
+
+def test_a_secrets_file_that_does_not_parse_fails_closed(broken_app, chromium):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(broken_app + "/overview")
+        page.get_by_text("needmap is not configured correctly").wait_for(timeout=30_000)
+        _wait_rendered(page)
+        assert "cannot be read" in page.locator("[data-testid=stAlert]").inner_text()
+        assert _nav_links(page) == []
+        assert page.locator(MAP).count() == 0
+        assert page.get_by_text(OVERVIEW_TITLE).count() == 0
+        assert page.locator("[data-testid=stDataFrame]").count() == 0
+        _shot(page, "signin_broken_secrets.png")
+    finally:
+        page.close()

@@ -83,6 +83,9 @@ def outline_layer(snapshot_id: str) -> gpd.GeoDataFrame:
 
 def header(snapshot: Snapshot) -> None:
     """The banner every page shows: demo mode and what the data are."""
+    mode = auth_mode()
+    if mode.kind == "open":
+        st.warning(f"**{mode.message}**. Anyone who can reach this app sees every page.")
     if snapshot.synthetic:
         label = "synthetic records" if auth_configured() else DEMO_BANNER
         st.info(f"**{label}**. {snapshot.authority_name}: real boundaries and "
@@ -110,18 +113,29 @@ def save_upload(upload, folder: Path) -> Path:
     return path
 
 
+def auth_mode():
+    """How the app runs: demo, sign-in, open (explicitly allowed) or a configuration error."""
+    from streamlit import config as st_config
+
+    from needmap.access import auth_mode as decide
+
+    config = get_config()
+    return decide(list(st_config.get_option("secrets.files")),
+                  synthetic=config.records.synthetic,
+                  allow_unauthenticated=config.access.allow_unauthenticated)
+
+
 def auth_configured() -> bool:
-    """True when ``.streamlit/secrets.toml`` has an ``[auth]`` section (configured mode)."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all: demo mode
-        return False
+    """True when people sign in (an ``[auth]`` section with every required key)."""
+    return auth_mode().kind == "signin"
 
 
 def access_store():
     from needmap.access import AccessStore
 
-    return AccessStore(get_config().plans_db)
+    path = get_config().plans_db
+    path.parent.mkdir(parents=True, exist_ok=True)  # needmap's own output folder
+    return AccessStore(path)
 
 
 def current_access():
@@ -129,7 +143,19 @@ def current_access():
     polite refusal when they may see nothing. Decided on the server before any data loads."""
     from needmap.access import demo_access
 
-    if not auth_configured():
+    mode = auth_mode()
+    if mode.kind == "error":
+        # Fail closed: a broken or missing sign-in set-up never falls back to an open app.
+        st.title("needmap")
+        st.error(f"needmap is not configured correctly: {mode.message}")
+        if st.session_state.get("_config_error_logged") != mode.message:
+            try:
+                access_store().log("(server)", "config_error", mode.message[:200])
+            except NeedmapError:
+                pass
+            st.session_state["_config_error_logged"] = mode.message
+        st.stop()
+    if mode.kind in ("demo", "open"):
         return demo_access()
     if not st.user.is_logged_in:
         st.title("needmap")
@@ -163,11 +189,96 @@ def require(page: str):
     return access
 
 
+def audit_refused_url(pages: list[str], allowed: list[str]) -> None:
+    """Log a visit to a page's address that the person's role does not include (once a session).
+
+    Navigation only lists allowed pages, so such a visit lands on the person's own page; the
+    attempt is still written to the audit log.
+    """
+    from urllib.parse import urlparse
+
+    access = current_access()
+    if access.demo:
+        return
+    try:
+        requested = urlparse(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1]
+    except Exception:  # noqa: BLE001 - no browser context (tests)
+        return
+    seen = st.session_state.setdefault("_refused_urls", set())
+    if requested in pages and requested not in allowed and requested not in seen:
+        access_store().log(access.user, "refused", f"page {requested} (by address)")
+        seen.add(requested)
+
+
 def audit(event: str, detail: str = "") -> None:
     """Record an export or a plan save in configured mode (demo mode keeps no log)."""
     access = current_access()
     if not access.demo:
         access_store().log(access.user, event, detail)
+
+
+def download(label: str, make, *, file_name: str, mime: str, key: str,
+             type: str = "secondary") -> None:
+    """A download made when it is clicked, audited then, and served once.
+
+    Streamlit serves download files from its media endpoint to anyone with the address, without
+    a cookie. Here the file does not exist until the signed-in person clicks (the click travels
+    over their own session's websocket); it is written to the audit log as it is made; and the
+    media storage forgets it after its first fetch (``single_use_downloads``), so the address read
+    from the page's traffic returns 404 to anyone else.
+    """
+    single_use_downloads()
+    access = current_access()
+    store_path = get_config().plans_db
+
+    def generate():
+        data = make()
+        if not access.demo:
+            from needmap.access import AccessStore
+
+            AccessStore(store_path).log(access.user, "export", file_name)
+        return data
+
+    st.download_button(label, generate, file_name=file_name, mime=mime, key=key,
+                       on_click="ignore", type=type)
+
+
+def single_use_downloads() -> None:
+    """Make the media storage forget a download file after its first fetch (idempotent).
+
+    Hand-written because Streamlit has no option for it; it wraps the storage object's
+    ``get_file`` (used by the ``/media`` route), not Streamlit's classes, and leaves images and
+    other media alone. Tested against Streamlit 1.67 by ``tests/test_signin_browser.py``.
+    """
+    import os
+    import threading
+
+    from streamlit import runtime
+    from streamlit.runtime.media_file_storage import MediaFileKind
+
+    if not runtime.exists():
+        return
+    storage = runtime.get_instance().media_file_mgr._storage
+    if getattr(storage, "_needmap_single_use", False) or not hasattr(storage, "delete_file"):
+        return
+    internal = threading.local()
+    get_file, get_url = storage.get_file, storage.get_url
+
+    def url_of(file_id: str) -> str:
+        internal.active = True
+        try:
+            return get_url(file_id)
+        finally:
+            internal.active = False
+
+    def fetch_once(filename: str):
+        found = get_file(filename)
+        if found.kind == MediaFileKind.DOWNLOADABLE and not getattr(internal, "active", False):
+            storage.delete_file(os.path.splitext(filename)[0])
+        return found
+
+    storage.get_file, storage.get_url = fetch_once, url_of
+    storage._needmap_single_use = True
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

@@ -101,12 +101,13 @@ with right:
         st.caption("No area of this zone is flagged off the radar or to watch.")
     for r in flagged.itertuples(index=False):
         st.markdown(f"- **{r.area_name}** ({r.area_code}), *{r.flag}*: {r.reason}")
-    st.download_button(
+    state.download(
         "Download zone pack (HTML, printable)",
-        zone_pack_html(snap, plan.areas, zone, level=level, staff=staff, flags=flags,
-                       plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}"),
+        lambda: zone_pack_html(snap, plan.areas, zone, level=level, staff=staff, flags=flags,
+                               plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by "
+                                    f"{plan.author}"),
         file_name=f"zone_{zone}_pack.html", mime="text/html", type="primary",
-        key="my_zone_pack", on_click=state.audit, args=("export", f"zone_{zone}_pack.html"),
+        key=f"my_zone_pack_{zone}",
     )
 
 st.subheader("Areas")

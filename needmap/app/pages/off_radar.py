@@ -60,9 +60,9 @@ with tab_table:
                                 "expected": st.column_config.NumberColumn("Expected",
                                                                           format="%.1f"),
                                 "observed": "Observed", "ratio": "Observed / expected"})
-    st.download_button("Download flags (CSV)", csv_text(table),
-                       file_name=f"flags_{level}_{measure}.csv", mime="text/csv",
-                       on_click=state.audit, args=("export", f"flags_{level}_{measure}.csv"))
+    state.download("Download flags (CSV)", lambda: csv_text(table),
+                   file_name=f"flags_{level}_{measure}.csv", mime="text/csv",
+                   key=f"flags_download_{level}_{measure}")
 with tab_funnel:
     pts, curves = funnel_data(snap.flags(level, measure))
     base = alt.Chart(curves).mark_line(strokeDash=[4, 3]).encode(

@@ -107,11 +107,10 @@ if plan is not None:
     st.caption(f"Against target: the zone's workload against its FTE share of the total. Counts "
                f"from 1 to {snap.threshold} are shown as c. Off the radar: areas flagged on "
                "engagement.")
-    st.download_button(
+    state.download(
         "Download plan (CSV)",
-        csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
-        file_name=f"zones_{level}.csv", mime="text/csv",
-        on_click=state.audit, args=("export", f"zones_{level}.csv"),
+        lambda: csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
+        file_name=f"zones_{level}.csv", mime="text/csv", key=f"zones_download_{level}",
     )
 
     st.subheader("Lock areas")
