@@ -58,18 +58,18 @@ def _hover_every_area(frame) -> int:
     """Open the tooltip of every area (Leaflet's own events), return how many opened."""
     return frame.evaluate("""() => {
         let n = 0;
-        %s.eachLayer(l => {
+        MAP.eachLayer(l => {
             if (l.feature && l._path) { l.fire('mouseover', {latlng: l.getBounds().getCenter()});
                                         l.fire('mouseout'); n += 1; }
         });
         return n;
-    }""" % _MAP)
+    }""".replace("MAP", _MAP))
 
 
 def _tooltip_text(page, frame, needle: str, offset=(0.0, 0.0)) -> str:
     """Move the real mouse onto the first area whose name holds ``needle``; the tooltip's text."""
     point = frame.evaluate("""(needle) => {
-        const map = %s;
+        const map = MAP;
         let found = null;
         map.eachLayer(l => {
             const p = l.feature && l._path && l.feature.properties;
@@ -80,7 +80,7 @@ def _tooltip_text(page, frame, needle: str, offset=(0.0, 0.0)) -> str:
             }
         });
         return found;
-    }""" % _MAP, needle)
+    }""".replace("MAP", _MAP), needle)
     assert point is not None, needle
     page.mouse.move(offset[0] + point["x"], offset[1] + point["y"])
     page.mouse.move(offset[0] + point["x"] + 1, offset[1] + point["y"] + 1)
