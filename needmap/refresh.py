@@ -21,7 +21,7 @@ from needmap.errors import InputError, NeedmapWarning
 from needmap.indicators import build_indicators
 from needmap.snapshot import load_snapshot, sha256, write_snapshot
 from needmap.sources.boundaries import read_boundaries
-from needmap.sources.deprivation import read_deprivation
+from needmap.sources.deprivation import read_deprivation, read_ward_change
 from needmap.sources.geocode import geocode, read_postcodes
 from needmap.sources.lookups import lsoa_to_ward
 from needmap.sources.records import KINDS, RecordBatch, empty_records, read_records
@@ -79,6 +79,8 @@ class Geography:
     deprivation: pd.DataFrame
     lookup: pd.DataFrame
     postcodes: pd.DataFrame | None
+    #: Change in deprivation per ward since ``[deprivation_previous]``'s vintage, when configured.
+    ward_change: pd.DataFrame | None = None
 
 
 def load_geography(
@@ -112,7 +114,13 @@ def load_geography(
     lookup = lsoa_to_ward(config.lookup, lsoa, wards)
     step("postcodes")
     postcodes = read_postcodes(config.postcodes) if config.postcodes else None
-    return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes)
+    change = (
+        read_ward_change(config.deprivation_previous,
+                         dep[dep["lsoa_code"].isin(lsoa["lsoa_code"])], lookup)
+        if config.deprivation_previous else None
+    )
+    return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes,
+                     ward_change=change)
 
 
 def locate(batch: RecordBatch, geo: Geography, config: Config,

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "needmap" / "app" / "pages"
-N_LSOAS, N_WARDS = 141, 20
+N_LSOAS, N_WARDS = 142, 20  # Oldham: LSOA 2021 and wards (PROVENANCE: 142 LSOAs, 20 wards)
 
 
 @pytest.fixture(scope="module")

@@ -76,12 +76,12 @@ def test_build_lock_save_and_restore(config_path):
     _button(at, "Build zones").click().run()
     _ok(at)
     table = _table(at, "vs target")
-    assert len(table) == 6 and table["Areas"].sum() == 141
+    assert len(table) == 6 and table["Areas"].sum() == 142
     assert list(table["Zone"]) == [1, 2, 3, 4, 5, 6]
     assert table["vs target"].abs().max() <= 0.05
     assert "Off the radar" in table.columns
     zones = _zone_features(at)
-    assert len(zones) == 141 and len(set(zones.values())) == 6
+    assert len(zones) == 142 and len(set(zones.values())) == 6
 
     # Lock two areas of other zones into zone 1 and rebuild.
     moved = [c for c, z in zones.items() if z != "Zone 1"][:2]
@@ -99,7 +99,7 @@ def test_build_lock_save_and_restore(config_path):
     assert any("Saved as plan 1" in s.value for s in at.success)
     store = PlanStore(load_config(config_path).plans_db)
     plan = store.latest_plan()
-    assert plan.author == "Test Lead" and plan.n_zones == 6 and len(plan.areas) == 141
+    assert plan.author == "Test Lead" and plan.n_zones == 6 and len(plan.areas) == 142
     assert plan.areas.set_index("area_code").loc[moved, "zone"].eq(1).all()
     assert "2 locked" in plan.note
     assert len(_table(at, "plan_id")) == 1

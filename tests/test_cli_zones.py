@@ -49,7 +49,7 @@ def test_six_staff_give_six_contiguous_balanced_zones(cfg, snapshot, tmp_path):
     out = tmp_path / "zones.csv"
     proc = run("zones", "--config", str(cfg), "--staff", "6", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert f"Wrote {out}: 6 zones of 141 LSOAs" in proc.stdout
+    assert f"Wrote {out}: 6 zones of 142 LSOAs" in proc.stdout
     zones = pd.read_csv(out)
     assert list(zones.columns) == ["area_code", "area_name", "zone", "workload"]
     assert sorted(zones["area_code"]) == sorted(snapshot.lsoa["lsoa_code"])
@@ -74,7 +74,7 @@ def test_roster_zones_are_saved_with_their_workers(cfg, tmp_path):
     plan = PlanStore(load_config(cfg).plans_db).latest_plan()
     assert (plan.author, plan.note, plan.n_zones) == ("Test Lead", "trial", 6)
     assert plan.staff["name"].tolist() == pd.read_csv(ROSTER)["name"].tolist()
-    assert len(plan.areas) == 141
+    assert len(plan.areas) == 142
 
 
 def test_ward_level_zones_wards(cfg, tmp_path):

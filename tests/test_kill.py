@@ -92,7 +92,7 @@ def assert_whole(folder: Path) -> str:
     assert current in listed
     assert latest_path(folder) == folder / current
     snap = load_snapshot(folder)
-    assert snap.id == current and len(snap.lsoa) == 141 and len(snap.ward) == 20
+    assert snap.id == current and len(snap.lsoa) == 142 and len(snap.ward) == 20
     assert snap.lsoa["referrals"].sum() > 0
     return current
 

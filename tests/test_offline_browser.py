@@ -9,7 +9,7 @@ from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "screenshots"
-N_LSOAS = 141
+N_LSOAS = 142  # Oldham LSOA 2021 (PROVENANCE)
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -90,12 +90,12 @@ def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
     from needmap.geometry import display_geometry
     from needmap.maps import choropleth, standalone_html
 
-    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
+    gdf = gpd.read_parquet(ROOT / "boundaries" / "lsoa21_bgc_oldham.parquet").to_crs(27700)
     gdf["value"] = range(len(gdf))
     m = choropleth(
         display_geometry(gdf),
-        code_column="lsoa11cd",
-        name_column="lsoa11nm",
+        code_column="lsoa21cd",
+        name_column="lsoa21nm",
         value_column="value",
         value_label="Row number",
         attribution="Contains OS data © Crown copyright and database right 2025",

@@ -43,7 +43,7 @@ def test_zone_summary_adds_up_to_the_authority(demo_snapshot, plans, flags):
     labels = plans["children_need"].labels
     s = zone_summary(demo_snapshot, labels, flags=flags)
     assert s["zone"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert s["n_areas"].sum() == 141
+    assert s["n_areas"].sum() == 142
     assert s["children"].sum() == demo_snapshot.manifest["children_total"]
     assert np.isclose(s["target"].sum(), labels["workload"].sum(), rtol=1e-4)
     assert (s["vs_target"].abs() <= 0.05).all()
@@ -147,7 +147,7 @@ def test_zone_map_draws_each_area_once_with_worker_names(demo_snapshot, plans):
     m = zone_map(display_geometry(demo_snapshot.lsoa), labels, level="lsoa", staff=staff,
                  locked=["E01005340"], attribution="Contains OS data")
     page = m.get_root().render()
-    assert page.count('"Locked": "') == 141
+    assert page.count('"Locked": "') == 142
     assert page.count('"Locked": "yes"') == 1
     assert "Zone 6: F" in page
 

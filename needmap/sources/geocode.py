@@ -38,19 +38,22 @@ def normalise_postcode(values: pd.Series) -> pd.Series:
 
 
 def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
-    """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode."""
+    """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode.
+
+    With ``lsoa_column`` the table also carries each postcode's LSOA (``lsoa_code``), which then
+    places a record instead of its point: a postcode table cut with the true boundaries knows
+    the LSOA better than a generalised polygon does near an edge.
+    """
     path = source.path
     df = read_table(path)
-    require_columns(
-        df,
-        {
-            "postcode_column": source.postcode_column,
-            "easting_column": source.easting_column,
-            "northing_column": source.northing_column,
-        },
-        path,
-        "postcodes",
-    )
+    columns = {
+        "postcode_column": source.postcode_column,
+        "easting_column": source.easting_column,
+        "northing_column": source.northing_column,
+    }
+    if source.lsoa_column:
+        columns["lsoa_column"] = source.lsoa_column
+    require_columns(df, columns, path, "postcodes")
     out = pd.DataFrame(
         {
             "postcode": normalise_postcode(df[source.postcode_column]).to_numpy(),
@@ -60,6 +63,9 @@ def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
         }
     )
     out = out.dropna().drop_duplicates("postcode")
+    if source.lsoa_column:
+        codes = df[source.lsoa_column].astype("string").str.strip().str.upper()
+        out["lsoa_code"] = codes.reindex(out.index).replace("", pd.NA).to_numpy()
     if out.empty:
         raise InputError(f"{path}: no usable postcode with coordinates. Check the column mapping.")
     return out.set_index("postcode")
@@ -190,6 +196,10 @@ def geocode(
             x[found] = hit[found]
             y[found] = norm.map(postcodes["northing"]).to_numpy(dtype=float)[found]
             method[found] = "postcode"
+            if "lsoa_code" in postcodes:
+                given = pd.Index(lsoa_codes).get_indexer(norm.map(postcodes["lsoa_code"]))
+                use = found & (given >= 0)
+                lsoa_idx[use] = given[use]
             missing = t & ~invalid & ~found
         else:
             missing = t & ~invalid
