@@ -24,7 +24,7 @@ from needmap.sources.boundaries import read_boundaries
 from needmap.sources.deprivation import read_deprivation, read_ward_change
 from needmap.sources.geocode import geocode, read_postcodes
 from needmap.sources.lookups import lsoa_to_ward
-from needmap.sources.records import KINDS, RecordBatch, empty_records, read_records
+from needmap.sources.records import KINDS, RecordBatch, empty_records, read_links, read_records
 from needmap.sources.schools import read_schools
 from needmap.sources.tables import ROW
 
@@ -171,9 +171,11 @@ def refresh(
         schools = read_schools(config.schools, lsoa, lookup) if config.schools else None
 
         step("records")
+        links = read_links(config.records)
         batches: list[RecordBatch] = [
             read_records(src.path, src.kind, sheet=src.sheet,
-                         max_reject_share=config.records.max_reject_share, today=today)
+                         max_reject_share=config.records.max_reject_share, today=today,
+                         links=links)
             for src in config.records.sources
         ]
         step("geocode")
@@ -262,7 +264,7 @@ def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | No
         warnings.simplefilter("ignore", NeedmapWarning)
         geo = load_geography(config)
     batch = read_records(path, kind, sheet=sheet, max_reject_share=config.records.max_reject_share,
-                         today=today)
+                         today=today, links=read_links(config.records))
     return locate(batch, geo, config, path.name)[1]
 
 
@@ -339,6 +341,11 @@ def _input_files(config: Config) -> list[tuple[str, Path]]:
     if config.schools:
         files.append(("schools", config.schools.path))
     files += [(f"records.{r.kind}", r.path) for r in config.records.sources]
+    files += [(f"records.{r.kind}", r.path)
+              for r in config.records.families + config.records.addresses]
+    if config.deprivation_previous:
+        files += [("deprivation_previous", config.deprivation_previous.path),
+                  ("deprivation_previous.lookup", config.deprivation_previous.lookup)]
     return files
 
 

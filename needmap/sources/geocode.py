@@ -1,9 +1,11 @@
 """Place records in areas: LSOA code, postcode, easting/northing, latitude/longitude, ward code.
 
-The finest usable location wins, in that order. Points are placed in LSOA polygons with shapely's
-STRtree (vectorised; a million points take seconds), and the ward comes from the LSOA -> ward
-lookup so that ward totals always equal the sum of their LSOAs. A record with only a ward code
-counts in that ward but in no LSOA.
+The finest usable location wins, in that order, except that a postcode taken from the person's
+address history on the record's date (``needmap.sources.records``) wins over everything. Points
+are placed in LSOA polygons with shapely's STRtree (vectorised; a million points take seconds),
+and the ward comes from the LSOA -> ward lookup so that ward totals always equal the sum of their
+LSOAs. A record with only a ward code counts in that ward but in no LSOA. A postcode table with
+an LSOA column places its postcodes' records in that LSOA, not by their point.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shapely
 from needmap.config import PostcodeSource
 from needmap.errors import InputError
 from needmap.sources.boundaries import GSS
-from needmap.sources.records import reject
+from needmap.sources.records import FROM_HISTORY, reject
 from needmap.sources.tables import ROW, numeric_column, read_table, require_columns, to_float
 
 _POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
@@ -159,11 +161,14 @@ def geocode(
     def todo() -> np.ndarray:
         return pd.isna(method)
 
-    # 1. LSOA code
+    history = (records[FROM_HISTORY].to_numpy(dtype=bool) if FROM_HISTORY in records
+               else np.zeros(n, dtype=bool))
+
+    # 1. LSOA code (not for a record placed by its address history)
     codes = col("lsoa_code")
     if codes is not None:
         c = codes.str.upper()
-        has = c.fillna("").ne("").to_numpy()
+        has = c.fillna("").ne("").to_numpy() & ~history
         ok = has & c.isin(known_lsoa).fillna(False).to_numpy()
         lsoa_idx[ok] = pd.Index(lsoa_codes).get_indexer(c[ok])
         method[ok] = "lsoa_code"
@@ -195,7 +200,7 @@ def geocode(
             found = t & ~invalid & ~np.isnan(hit)
             x[found] = hit[found]
             y[found] = norm.map(postcodes["northing"]).to_numpy(dtype=float)[found]
-            method[found] = "postcode"
+            method[found] = np.where(history[found], "address_history", "postcode")
             if "lsoa_code" in postcodes:
                 given = pd.Index(lsoa_codes).get_indexer(norm.map(postcodes["lsoa_code"]))
                 use = found & (given >= 0)
@@ -263,6 +268,8 @@ def geocode(
     ward_out[has_lsoa] = ward_by_idx[lsoa_idx[has_lsoa]]
 
     located = ~pd.isna(method)
+    if FROM_HISTORY in records:
+        reason[~located & pd.isna(reason) & ~history] = "no address on the record's date"
     reason[~located & pd.isna(reason)] = "no location"
     failed = pd.Series(~located, index=records.index)
     if n and (~located).sum() / n > max_reject_share:
@@ -285,7 +292,7 @@ def geocode(
     for why in pd.unique(reason[~located]):
         mask = failed & pd.Series(reason == why, index=records.index)
         reject(rejects, records, mask, str(why))
-    out = records.loc[located].copy()
+    out = records.loc[located].drop(columns=[FROM_HISTORY], errors="ignore")
     out["lsoa_code"] = pd.Categorical.from_codes(lsoa_idx[located], categories=lsoa_codes)
     out["ward_code"] = ward_out[located]
     out["location_method"] = method[located]
@@ -324,6 +331,10 @@ _UNPLACED = {
     "invalid area code": (
         "lsoa_code", "the area code is not a GSS code",
         "Point the column at GSS codes (a letter and 8 digits).",
+    ),
+    "no address on the record's date": (
+        "postcode", "the person has no address in the address history on the record's date",
+        "Check that [records] addresses covers the records' dates and uses the same person ids.",
     ),
     "no location": (
         "postcode", "the row has no location at all",
