@@ -241,7 +241,10 @@ def _lookup(auth: ref.Authority, table: pd.DataFrame, lsoa: gpd.GeoDataFrame,
     authority ward nearest to it, so that it is counted in the authority's map at all.
     """
     national = ref.lsoa_table_all()[["wd24cd", "lad24cd"]]
-    owner = national.groupby("wd24cd")["lad24cd"].agg(lambda s: s.value_counts().index[0])
+    national = national[national["wd24cd"].isin(table["wd24cd"])]
+    # A ward belongs to the district most of its best-fitted LSOAs are in.
+    counts = national.value_counts().rename("n").reset_index().sort_values("n", kind="stable")
+    owner = counts.drop_duplicates("wd24cd", keep="last").set_index("wd24cd")["lad24cd"]
     look = table[["lsoa21cd", "lsoa21nm", "wd24cd", "wd24nm"]].copy()
     look["method"] = "ons_best_fit"
     stray = look["wd24cd"].map(owner).ne(auth.code).to_numpy()

@@ -95,3 +95,19 @@ def test_ward_code_only_counts_in_ward(geo):
     out, _ = geocode(recs, lsoa=geo["lsoa"], lookup=geo["lookup"], wards=geo["wards"],
                      postcodes=None, path="x.csv")
     assert out["ward_code"].tolist() == ["E05014646"] and pd.isna(out["lsoa_code"].iloc[0])
+
+
+def test_the_postcode_tables_own_lsoa_places_the_record(geo):
+    # needmap init writes each postcode's LSOA (from true district codes and the nearest LSOA
+    # where a generalised polygon misses it); that LSOA wins over the point. A table LSOA that is
+    # not one of the authority's falls back to the point.
+    pcs = geo["postcodes"].copy()
+    assert pcs.loc["OL1 1AA", "lsoa_code"] == "E01005427"  # as the demo table says
+    pcs.loc["OL1 1AA", "lsoa_code"] = "E01005320"
+    pcs.loc["OL8 1LH", "lsoa_code"] = "E01000001"
+    recs = _records(postcode=["OL1 1AA", "OL8 1LH"])
+    out, _ = geocode(recs, lsoa=geo["lsoa"], lookup=geo["lookup"], wards=geo["wards"],
+                     postcodes=pcs, path="x.csv")
+    assert out["lsoa_code"].tolist() == ["E01005320", "E01005320"]
+    assert out["ward_code"].tolist() == ["E05014646", "E05014646"]  # Alexandra
+    assert out["location_method"].tolist() == ["postcode", "postcode"]
