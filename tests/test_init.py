@@ -186,3 +186,17 @@ def test_postcodes_follow_2025_codes_and_coordinates(tmp_path, capsys):
     codeless = set(pc.loc[pc["lad_code"].isna(), "postcode"])
     assert len(codeless & set(cut["postcode"])) > 100
     assert cut["lsoa21cd"].notna().all()
+
+
+@pytest.mark.parametrize(("typed", "code"), [
+    ("st helens", "E08000013"),            # published "St. Helens"
+    ("Bristol", "E06000023"),              # published "Bristol, City of"
+    ("city of bristol", "E06000023"),
+    ("newcastle under lyme", "E07000195"),  # published "Newcastle-under-Lyme"
+    ("kings lynn & west norfolk", "E07000146"),
+    ("e08000001", "E08000001"),
+])
+def test_names_as_people_type_them(typed, code):
+    from needmap.sources.reference import find_authority
+
+    assert find_authority(typed).code == code

@@ -13,6 +13,7 @@ Geometry is EPSG:27700 on a 1 m grid. LSOAs are 2021 LSOAs and deprivation is Io
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,11 +78,23 @@ def authorities() -> pd.DataFrame:
 
 
 def _key(text: str) -> str:
-    return " ".join(text.lower().replace("&", "and").replace(",", " ").split())
+    """A name as people type it: any case, & or and, no punctuation, hyphens as spaces."""
+    text = text.lower().replace("&", " and ").replace("-", " ")
+    return " ".join(re.sub(r"[^a-z0-9 ]", "", text).split())
+
+
+def _keys(name: str) -> list[str]:
+    """Every way a district's name is matched: "Bristol, City of" is also "Bristol" and
+    "City of Bristol"."""
+    keys = [_key(name)]
+    if name.endswith(", City of"):
+        base = name[: -len(", City of")]
+        keys += [_key(base), _key(f"City of {base}")]
+    return keys
 
 
 def find_authority(text: str) -> Authority:
-    """The district named ``text`` (any case) or with GSS code ``text``.
+    """The district named ``text`` (any case, punctuation ignored) or with GSS code ``text``.
 
     Raises
     ------
@@ -90,16 +103,17 @@ def find_authority(text: str) -> Authority:
     """
     table = authorities()
     query = text.strip()
+    wanted = _key(query)
     hit = table[table["code"] == query.upper()]
     if hit.empty:
-        hit = table[table["name"].map(_key) == _key(query)]
+        hit = table[table["name"].map(lambda n: wanted in _keys(n))]
     if len(hit) == 1:
         r = hit.iloc[0]
         return Authority(code=r["code"], name=r["name"], n_lsoas=int(r["n_lsoas"]))
-    names = table["name"].tolist()
-    keys = {_key(n): n for n in names}
-    close = [keys[k] for k in difflib.get_close_matches(_key(query), keys, n=5, cutoff=0.5)]
-    close += [n for n in names if _key(query) and _key(query) in _key(n) and n not in close]
+    keys = {k: n for n in table["name"] for k in _keys(n)}
+    close = [n for n in table["name"] if wanted and any(wanted in k for k in _keys(n))]
+    close += [keys[k] for k in difflib.get_close_matches(wanted, keys, n=5, cutoff=0.6)
+              if keys[k] not in close]
     hint = (
         f"Closest: {', '.join(close[:5])}." if close
         else "Give a name as in the IoD2025 tables (e.g. Bolton) or a GSS code (e.g. E08000001)."
