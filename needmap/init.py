@@ -298,7 +298,6 @@ def _wards(auth: ref.Authority, lsoa: gpd.GeoDataFrame, lookup: pd.DataFrame, fi
     )
     notes.append(note)
     merged = lsoa.merge(lookup[["lsoa21cd", "wd24cd", "wd24nm"]], on="lsoa21cd")
-    merged["geometry"] = shapely.set_precision(merged.geometry.values, 1.0)
     out = merged.dissolve("wd24cd", aggfunc={"wd24nm": "first"}).reset_index()
     out = gpd.GeoDataFrame(
         {"ward_code": out["wd24cd"].to_numpy(), "ward_name": out["wd24nm"].to_numpy()},
