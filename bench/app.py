@@ -1,6 +1,6 @@
 """Benchmark the Overview page in a real browser: map drawn, click answered, bytes sent.
 
-(a) the bundled Oldham demo, LSOA level (141 polygons);
+(a) the bundled Oldham demo, LSOA level (142 polygons);
 (b) all 6,903 English wards from the shared national files (a snapshot built first from 100,000
     synthetic records, as in bench/refresh.py), Ward level.
 
@@ -240,7 +240,7 @@ def main() -> None:
                 'folder = "output"', f'folder = "{demo / "output"}"'))
             try:
                 print(f"    (Oldham snapshot built in {build_snapshot(cfg):.1f} s, not timed)")
-                run_case("(a) Oldham, LSOA level, 141 polygons", cfg, level="lsoa", n=141,
+                run_case("(a) Oldham, LSOA level, 142 polygons", cfg, level="lsoa", n=142,
                          targets="targets: drawn < 3 s, click < 1 s", timeout_s=60, work=demo)
             finally:
                 cfg.unlink()

@@ -1,6 +1,6 @@
 """Benchmark ``needmap refresh``: seconds and peak memory.
 
-(a) the bundled Oldham demo (141 LSOAs, 20 wards, ~15,000 synthetic records);
+(a) the bundled Oldham demo (142 LSOAs, 20 wards, ~16,000 synthetic records);
 (b) all 6,903 English wards and 32,844 LSOAs from the shared national files, with 1,000,000
     synthetic records located by easting/northing.
 

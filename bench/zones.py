@@ -6,9 +6,8 @@ Run from the repository root::
 
 Inputs
 ------
-* Oldham, 141 LSOAs (2011, BGC boundaries), k = 6. Workload = children 0-15 (mid-2015) x
-  (1 + IDACI rate). The IDACI rate is ``idaci_rate_approx`` from the IoD2019 file; where the
-  published numerator is suppressed (fewer than 10 children, 11 LSOAs) 5 / children is used.
+* Oldham, 142 LSOAs (2021, BGC boundaries), k = 6. Workload = children 0-15 (ONS mid-2022, the
+  IoD2025 IDACI denominator) x (1 + IDACI score), the official IoD2025 score.
 * Synthetic coverages (default 500 units with k = 10 and 2,000 units with k = 20): a jittered
   grid of points, ``shapely.voronoi_polygons`` clipped to a 100 km box, gamma-distributed
   workloads.
@@ -46,15 +45,14 @@ from needmap.zones import ZoneBuilder, is_contiguous, polsby_popper  # noqa: E40
 
 
 def oldham() -> gpd.GeoDataFrame:
-    """Oldham LSOAs with workload = children x (1 + IDACI rate), EPSG:27700."""
-    lsoa = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    iod = pd.read_csv(ROOT / "data" / "iod2019_lsoa11_oldham.csv")
-    df = lsoa.merge(iod[["lsoa11cd", "pop_children_0_15_mid2015", "idaci_rate_approx"]],
-                    on="lsoa11cd", validate="1:1")
-    children = df["pop_children_0_15_mid2015"].astype(float)
-    rate = df["idaci_rate_approx"].fillna(5.0 / children)
+    """Oldham LSOAs with workload = children x (1 + IDACI score), EPSG:27700."""
+    lsoa = gpd.read_parquet(ROOT / "boundaries" / "lsoa21_bgc_oldham.parquet").to_crs(27700)
+    iod = pd.read_csv(ROOT / "data" / "iod2025_lsoa21_oldham.csv")
+    df = lsoa.merge(iod[["lsoa21cd", "pop_children_0_15_mid2022", "idaci_score"]],
+                    on="lsoa21cd", validate="1:1")
+    children = df["pop_children_0_15_mid2022"].astype(float)
     return gpd.GeoDataFrame(
-        {"lsoa_code": df["lsoa11cd"], "workload": children * (1.0 + rate)},
+        {"lsoa_code": df["lsoa21cd"], "workload": children * (1.0 + df["idaci_score"])},
         geometry=df.geometry, crs=lsoa.crs,
     )
 

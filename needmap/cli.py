@@ -120,6 +120,30 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write a ready config and reference data for any English authority (name or GSS code).
+
+    Cuts LSOA 2021 and ward boundaries, IoD2025 need and children, the LSOA -> ward lookup,
+    postcodes, schools and the IoD2019 comparison from the national data shipped with needmap.
+    Then: cd into the folder, `needmap demo-data` and `needmap refresh`.
+    """
+    from needmap.init import init_authority
+
+    result = init_authority(args.authority, Path(args.out) if args.out else None,
+                            force=args.force)
+    for message in result.warnings:
+        print(f"Warning: {message}", file=sys.stderr)
+    a = result.authority
+    print(f"Wrote {result.folder} for {a.name} ({a.code}): {result.n_lsoas} LSOAs, "
+          f"{result.n_wards} wards, {result.children:,} children aged 0-15 "
+          f"({result.children_source}), {result.n_postcodes:,} postcodes, "
+          f"{result.n_schools} schools.")
+    print(f"LSOA boundaries: {result.lsoa_generalisation}.")
+    print(f"Ward boundaries: {result.ward_generalisation}.")
+    print(f"Next: cd {result.folder} && needmap demo-data && needmap refresh")
+    return 0
+
+
 def cmd_snapshots(args: argparse.Namespace) -> int:
     """List the snapshots kept for a config, oldest first; the current one is marked."""
     from needmap.config import load_config
@@ -301,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=_date, help="period start (YYYY-MM-DD); default from config")
     p.add_argument("--end", type=_date, help="period end (YYYY-MM-DD); default from config")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("init", help=cmd_init.__doc__.splitlines()[0], description=cmd_init.__doc__)
+    p.set_defaults(func=cmd_init)
+    p.add_argument("--authority", required=True,
+                   help='a district name such as "Bolton" (any case) or a GSS code (E08000001)')
+    p.add_argument("--out", help="folder to create (default: ./<authority name>)")
+    p.add_argument("--force", action="store_true", help="replace --out and everything in it")
 
     p = add("demo-data", cmd_demo_data)
     p.add_argument("--seed", type=int, default=42)

@@ -114,6 +114,42 @@ class DeprivationSource:
 
 
 @dataclass(frozen=True)
+class PreviousDeprivationSource:
+    """``[deprivation_previous]``: an earlier IoD vintage, compared with the current one by ward.
+
+    Scores are not comparable across vintages (indicators, denominators and LSOAs all change),
+    so only national ranks are used: each vintage's ranks become percentiles of its own England,
+    and the earlier LSOAs reach the current wards through ``lookup``, never by LSOA code.
+    """
+
+    path: Path
+    vintage: str
+    lsoa_vintage: str
+    code_column: str
+    imd_rank_column: str
+    idaci_rank_column: str
+    #: Weights of the ward averages: population for IMD, children for IDACI (as for the current).
+    population_column: str
+    children_column: str
+    #: A lookup from the earlier LSOAs to the current LSOAs (e.g. ONS LSOA 2011 -> 2021) or
+    #: straight to the current wards (a best-fit LSOA 2011 -> ward lookup).
+    lookup: Path
+    lookup_from_column: str
+    lookup_to_column: str
+    lookup_to: Literal["lsoa", "ward"] = "lsoa"
+    national_areas: int = 32844
+    sheet: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_choices(self)
+        if self.national_areas < 1:
+            raise ConfigError(
+                f"[deprivation_previous] national_areas must be the number of LSOAs in England "
+                f"for that vintage (32844 for LSOA 2011), found {self.national_areas}."
+            )
+
+
+@dataclass(frozen=True)
 class LookupSource:
     """``[lookup]``: an LSOA-to-ward best-fit lookup."""
 
@@ -154,7 +190,7 @@ class RecordSource:
 
     path: Path
     sheet: str | None = None
-    kind: Literal["referrals", "engagement"] = "referrals"
+    kind: Literal["referrals", "engagement", "families", "addresses"] = "referrals"
 
 
 @dataclass(frozen=True)
@@ -163,6 +199,12 @@ class RecordsSettings:
 
     referrals: tuple[RecordSource, ...] = ()
     engagement: tuple[RecordSource, ...] = ()
+    #: Person -> family links (e.g. the SSD's ssd_family), for engagement files that name the
+    #: person but not the family (ssd_early_help_episodes).
+    families: tuple[RecordSource, ...] = ()
+    #: Address histories (person, postcode, start and end date; e.g. the SSD's ssd_address): a
+    #: record is placed at the address its person had on the record's date.
+    addresses: tuple[RecordSource, ...] = ()
     #: The records are synthetic (the demo): pages and exports say so.
     synthetic: bool = False
     #: A rejection reason that hits more than this share of a file's rows stops the refresh: the
@@ -410,6 +452,7 @@ class Config:
     ward: BoundarySource
     lsoa: BoundarySource
     deprivation: DeprivationSource
+    deprivation_previous: PreviousDeprivationSource | None = None
     lookup: LookupSource | None = None
     postcodes: PostcodeSource | None = None
     schools: SchoolSource | None = None
@@ -452,6 +495,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
     "boundaries.ward": ("ward", BoundarySource),
     "boundaries.lsoa": ("lsoa", BoundarySource),
     "deprivation": ("deprivation", DeprivationSource),
+    "deprivation_previous": ("deprivation_previous", PreviousDeprivationSource),
     "lookup": ("lookup", LookupSource),
     "postcodes": ("postcodes", PostcodeSource),
     "schools": ("schools", SchoolSource),
@@ -467,7 +511,7 @@ SECTIONS: dict[str, tuple[str, type]] = {
 }
 REQUIRED = ("authority", "boundaries.ward", "boundaries.lsoa", "deprivation")
 #: Sections written as an empty table or left out: the feature is off.
-OPTIONAL_SOURCES = ("lookup", "postcodes", "schools")
+OPTIONAL_SOURCES = ("deprivation_previous", "lookup", "postcodes", "schools")
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -579,11 +623,14 @@ def build_section(cls: type, section: dict[str, Any], name: str, src: Path,
         raise ConfigError(f"{src}: {exc}") from None
 
 
+RECORD_LISTS = ("referrals", "engagement", "families", "addresses")
+
+
 def _records(section: dict[str, Any], root: Path, src: Path) -> RecordsSettings:
-    rest = {k: v for k, v in section.items() if k not in ("referrals", "engagement")}
+    rest = {k: v for k, v in section.items() if k not in RECORD_LISTS}
     base = build_section(RecordsSettings, rest, "records", src, root)
     lists: dict[str, tuple[RecordSource, ...]] = {}
-    for kind in ("referrals", "engagement"):
+    for kind in RECORD_LISTS:
         entries = section.get(kind, [])
         if isinstance(entries, str | dict):
             entries = [entries]
@@ -718,6 +765,7 @@ __all__ = [
     "OutputSettings",
     "PeriodSettings",
     "PostcodeSource",
+    "PreviousDeprivationSource",
     "RadarSettings",
     "RecordSource",
     "RecordsSettings",

@@ -896,26 +896,31 @@ def radar_flags(
 ) -> pd.DataFrame:
     """The flags a snapshot publishes for one level and kind.
 
-    The model is fitted on ``fit_counts`` (the published, protected counts, with stand-ins for
-    hidden ones), so every published number is a function of published figures; each area's
-    class is decided on its true count (``decide_counts``), a hidden count (1..``threshold``)
-    being taken at the edge of the hidden range that makes a flag least likely, so the class says
-    no more than ``c`` does.
+    Two fits of the same model: one on the true counts (``decide_counts``) decides each area's
+    class, exactly as without protection, a hidden count (1..``threshold``) being taken at the
+    edge of the hidden range that makes a flag least likely, so the class says no more than ``c``
+    does; one on the published, protected counts (``fit_counts``, stand-ins for hidden ones)
+    gives every number that is published (expected, ratio, limits), so those are functions of
+    published figures and carry no trace of a hidden count.
     """
     measure = "families_engaged" if kind == "engagement" else "referrals"
     fit = np.asarray(fit_counts, dtype=float)
     true = np.asarray(decide_counts, dtype=float)
     hidden = ~np.asarray(shown, dtype=bool)
+
+    def model(table: pd.DataFrame) -> RadarModel:
+        return RadarModel(
+            measure, level=level, kind=kind, settings=settings,
+            random_state=settings.random_state, disclosure_threshold=threshold,
+        ).fit(table)
+
     fit_table = areas.assign(**{measure: fit})
-    model = RadarModel(
-        measure, level=level, kind=kind, settings=settings, random_state=settings.random_state,
-        disclosure_threshold=threshold,
-    ).fit(fit_table)
-    published = model.flags(fit_table, authority_name=authority_name)
-    low = model.flags(areas.assign(**{measure: np.where(hidden, threshold, true)}),
-                      authority_name=authority_name)["flag"].to_numpy()
-    high = model.flags(areas.assign(**{measure: np.where(hidden, 1.0, true)}),
-                       authority_name=authority_name)["flag"].to_numpy()
+    published = model(fit_table).flags(fit_table, authority_name=authority_name)
+    decider = model(areas.assign(**{measure: true}))
+    low = decider.flags(areas.assign(**{measure: np.where(hidden, threshold, true)}),
+                        authority_name=authority_name)["flag"].to_numpy()
+    high = decider.flags(areas.assign(**{measure: np.where(hidden, 1.0, true)}),
+                         authority_name=authority_name)["flag"].to_numpy()
     flag = np.where(np.isin(low, list(_LOW)), low,
                     np.where(np.isin(high, list(_HIGH)), high,
                              np.where(low == FLAG_TOO_FEW, FLAG_TOO_FEW, FLAG_AS_EXPECTED)))

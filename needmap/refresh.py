@@ -31,10 +31,10 @@ from needmap.snapshot import (
     write_snapshot,
 )
 from needmap.sources.boundaries import read_boundaries
-from needmap.sources.deprivation import read_deprivation
+from needmap.sources.deprivation import read_deprivation, read_ward_change
 from needmap.sources.geocode import geocode, read_postcodes
 from needmap.sources.lookups import lsoa_to_ward
-from needmap.sources.records import KINDS, RecordBatch, empty_records, read_records
+from needmap.sources.records import KINDS, RecordBatch, empty_records, read_links, read_records
 from needmap.sources.schools import read_schools
 from needmap.sources.tables import ROW
 
@@ -93,6 +93,8 @@ class Geography:
     deprivation: pd.DataFrame
     lookup: pd.DataFrame
     postcodes: pd.DataFrame | None
+    #: Change in deprivation per ward since ``[deprivation_previous]``'s vintage, when configured.
+    ward_change: pd.DataFrame | None = None
 
 
 def load_geography(
@@ -126,7 +128,13 @@ def load_geography(
     lookup = lsoa_to_ward(config.lookup, lsoa, wards)
     step("postcodes")
     postcodes = read_postcodes(config.postcodes) if config.postcodes else None
-    return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes)
+    change = (
+        read_ward_change(config.deprivation_previous,
+                         dep[dep["lsoa_code"].isin(lsoa["lsoa_code"])], lookup)
+        if config.deprivation_previous else None
+    )
+    return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes,
+                     ward_change=change)
 
 
 def locate(batch: RecordBatch, geo: Geography, config: Config,
@@ -187,9 +195,11 @@ def refresh(
         schools = read_schools(config.schools, lsoa, lookup) if config.schools else None
 
         step("records")
+        links = read_links(config.records)
         batches: list[RecordBatch] = [
             read_records(src.path, src.kind, sheet=src.sheet,
-                         max_reject_share=config.records.max_reject_share, today=today)
+                         max_reject_share=config.records.max_reject_share, today=today,
+                         links=links)
             for src in config.records.sources
         ]
         step("geocode")
@@ -218,6 +228,8 @@ def refresh(
             authority_code=config.authority.code,
             authority_name=config.authority.name,
         )
+        if geo.ward_change is not None:
+            ind.ward = ind.ward.merge(geo.ward_change, on="ward_code", how="left")
         step("protect")
         protected = protect(ind.cells, config.disclosure.threshold)
         step("flags")
@@ -240,6 +252,8 @@ def refresh(
         "config": _rel(config.source, config.root),
         "deprivation_vintage": dep.vintage,
         "lsoa_vintage": dep.lsoa_vintage,
+        "previous_vintage": (config.deprivation_previous.vintage
+                             if config.deprivation_previous else None),
         "children_age_band": dep.children_age_band,
         "children_source": dep.children_source,
         "boundaries": {
@@ -354,7 +368,8 @@ def check_records_file(config: Config, path: Path, kind: str, *, sheet: str | No
         geo = load_geography(config)
     try:
         batch = read_records(path, kind, sheet=sheet,
-                             max_reject_share=config.records.max_reject_share, today=today)
+                             max_reject_share=config.records.max_reject_share, today=today,
+                             links=read_links(config.records))
         quality = locate(batch, geo, config, shown)[1]
     except InputError as exc:
         raise InputError(str(exc).replace(str(path), shown)) from None
@@ -408,6 +423,11 @@ def _input_files(config: Config) -> list[tuple[str, Path]]:
     if config.schools:
         files.append(("schools", config.schools.path))
     files += [(f"records.{r.kind}", r.path) for r in config.records.sources]
+    files += [(f"records.{r.kind}", r.path)
+              for r in config.records.families + config.records.addresses]
+    if config.deprivation_previous:
+        files += [("deprivation_previous", config.deprivation_previous.path),
+                  ("deprivation_previous.lookup", config.deprivation_previous.lookup)]
     return files
 
 

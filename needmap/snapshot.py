@@ -82,6 +82,11 @@ class Snapshot:
         return str(self.manifest["deprivation_vintage"])
 
     @property
+    def previous_vintage(self) -> str | None:
+        """The earlier IoD vintage compared by ward (``[deprivation_previous]``), if any."""
+        return self.manifest.get("previous_vintage")
+
+    @property
     def lsoa_vintage(self) -> str:
         return str(self.manifest["lsoa_vintage"])
 

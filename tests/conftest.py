@@ -19,7 +19,8 @@ def write_config(tmp_path: Path, text: str | None = None, **replace: str) -> Pat
     ``{"name": (old, new)}``-free keywords: each value is "old=>new").
     """
     text = text if text is not None else (ROOT / "needmap.toml").read_text()
-    text = re.sub(r'path = "(?!/)([^"]+)"', lambda m: f'path = "{ROOT / m.group(1)}"', text)
+    text = re.sub(r'(path|lookup) = "(?!/)([^"]+)"',
+                  lambda m: f'{m.group(1)} = "{ROOT / m.group(2)}"', text)
     text = re.sub(r'"(data/synthetic/[^"]+)"', lambda m: f'"{ROOT / m.group(1)}"', text)
     text = text.replace('folder = "output"', f'folder = "{tmp_path / "output"}"')
     for spec in replace.values():

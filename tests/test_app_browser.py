@@ -17,7 +17,7 @@ from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "screenshots"
 
-N_LSOAS, N_WARDS = 141, 20  # the demo (checked against the snapshot in test_overview_draws...)
+N_LSOAS, N_WARDS = 142, 20  # Oldham: LSOA 2021 and wards (PROVENANCE: 142 LSOAs, 20 wards)
 MAP = "iframe[title*='st_folium']"
 
 pytestmark = [

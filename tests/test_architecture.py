@@ -19,6 +19,7 @@ LAYERS = {
     "needmap.stats": 2,
     "needmap.indicators": 2,
     "needmap.synthetic": 2,
+    "needmap.init": 2,
     "needmap.disclosure": 3,
     "needmap.radar": 3,
     "needmap.zones": 3,

@@ -32,20 +32,24 @@ def test_refresh_demo_end_to_end(tmp_path):
     cfg = write_config(tmp_path)
     proc = run("refresh", "--config", str(cfg), "--quiet")
     assert proc.returncode == 0, proc.stderr
-    assert "20 wards, 141 LSOAs, 52,119 children" in proc.stdout
+    # Oldham on LSOA 2021: 142 LSOAs, 20 wards, 55,241 children 0-15 (ONS mid-2022, the IoD2025
+    # IDACI denominator), as PROVENANCE.md ("IoD2025 on LSOA 2021") records.
+    assert "20 wards, 142 LSOAs, 55,241 children aged 0-15" in proc.stdout
     assert "rejected: invalid postcode" in proc.stdout
     snaps = [p for p in (tmp_path / "output" / "snapshots").iterdir() if p.is_dir()]
     assert len(snaps) == 1
     manifest = json.loads((snaps[0] / "manifest.json").read_text())
-    assert manifest["n_wards"] == 20 and manifest["n_lsoas"] == 141
-    assert manifest["children_total"] == 52119
+    assert manifest["n_wards"] == 20 and manifest["n_lsoas"] == 142
+    assert manifest["children_total"] == 55241
+    assert manifest["deprivation_vintage"] == "IoD2025"
+    assert manifest["lsoa_vintage"] == "LSOA2021"
     roles = {i["role"] for i in manifest["inputs"]}
     assert {"boundaries.ward", "deprivation", "records.referrals"} <= roles
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     refs = next(r for r in manifest["records"] if r["kind"] == "referrals")
     assert refs["rows_read"] == refs["rows_used"] + sum(refs["rejects"].values())
     lsoa = gpd.read_parquet(snaps[0] / "lsoa.parquet")
-    assert lsoa.crs.to_epsg() == 27700 and len(lsoa) == 141
+    assert lsoa.crs.to_epsg() == 27700 and len(lsoa) == 142
     # Rejects stay local, beside the snapshots, and keep the reason per row.
     rejects = list((tmp_path / "output" / "rejects").glob("*referrals*_rejects.csv"))
     assert len(rejects) == 1
@@ -101,17 +105,17 @@ def test_unknown_area_codes(tmp_path):
 
 
 def test_boundary_without_code_column(tmp_path):
-    cfg = write_config(tmp_path, a='code_column = "wd23cd"=>code_column = "WD23CD"')
+    cfg = write_config(tmp_path, a='code_column = "ward_code"=>code_column = "WD24CD"')
     line = error_line(run("refresh", "--config", str(cfg)))
-    assert "column 'WD23CD' (the ward code column) not found" in line
-    assert "Columns found: wd23cd, wd23nm" in line
+    assert "column 'WD24CD' (the ward code column) not found" in line
+    assert "Columns found: ward_code, ward_name" in line
 
 
 def test_boundary_without_crs(tmp_path):
-    wards = gpd.read_file(ROOT / "boundaries/wards_may2023_bgc_oldham.geojson")
+    wards = gpd.read_parquet(ROOT / "boundaries/wards_may2023_bgc_oldham.parquet")
     path = tmp_path / "wards.parquet"
     wards.set_crs(None, allow_override=True).to_parquet(path)
-    cfg = write_config(tmp_path, a=f'{ROOT}/boundaries/wards_may2023_bgc_oldham.geojson=>{path}')
+    cfg = write_config(tmp_path, a=f'{ROOT}/boundaries/wards_may2023_bgc_oldham.parquet=>{path}')
     line = error_line(run("refresh", "--config", str(cfg)))
     assert "wards.parquet: the boundary file has no CRS" in line and "EPSG:27700" in line
 
@@ -178,7 +182,7 @@ def test_flags_and_map_commands(tmp_path):
     from needmap.outputs.tables import FLAG_COLUMNS
 
     assert list(flags.columns) == FLAG_COLUMNS
-    assert len(flags) == 141 and flags["area_code"].is_unique
+    assert len(flags) == 142 and flags["area_code"].is_unique
     off = flags[flags["flag"] == "off the radar"]
     assert len(off) >= 1 and off["reason"].str.startswith("Need: IDACI in Oldham's").all()
     observed = pd.to_numeric(flags["observed"], errors="coerce")
@@ -188,7 +192,7 @@ def test_flags_and_map_commands(tmp_path):
                "--out", str(html))
     assert proc.returncode == 0, proc.stderr
     text = html.read_text()
-    assert text.count('"lsoa_code"') >= 141 and "leaflet" in text.lower()
+    assert text.count('"lsoa_code"') >= 142 and "leaflet" in text.lower()
     assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="https?://', text)
 
 

@@ -101,7 +101,10 @@ def test_config_errors_name_the_section(tmp_path):
 def test_demo_config_reads(demo_config_path):
     c = load_config(demo_config_path)
     assert c.authority.code == "E08000004" and c.disclosure.threshold == 5
-    assert c.deprivation.vintage == "IoD2019" and c.lookup is not None
+    assert c.deprivation.vintage == "IoD2025" and c.deprivation.lsoa_vintage == "LSOA2021"
+    assert c.deprivation.national_areas == 33755 and c.lookup is not None
+    prev = c.deprivation_previous
+    assert prev is not None and (prev.vintage, prev.lookup_to) == ("IoD2019", "lsoa")
     assert [r.kind for r in c.records.sources] == ["referrals", "engagement"]
 
 

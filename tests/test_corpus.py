@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,6 +28,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from needmap.sources import reference
 from tests.conftest import ROOT, write_config
 
 pytestmark = pytest.mark.slow
@@ -40,11 +40,11 @@ CORPUS = Path(__file__).parent / "corpus"
 ROLE_PATHS = {
     "referrals": ROOT / "data/synthetic/referrals_synthetic.csv",
     "engagement": ROOT / "data/synthetic/engagement_synthetic.csv",
-    "deprivation": ROOT / "data/iod2019_lsoa11_oldham.csv",
-    "lookup": ROOT / "data/lookup_lsoa11_to_ward2023_oldham.csv",
+    "deprivation": ROOT / "data/iod2025_lsoa21_oldham.csv",
+    "lookup": ROOT / "data/lookup_lsoa21_to_ward2024_oldham.csv",
     "postcodes": ROOT / "data/postcodes_oldham_codepoint_open_2025_10.csv",
-    "ward": ROOT / "boundaries/wards_may2023_bgc_oldham.geojson",
-    "lsoa": ROOT / "boundaries/lsoa11_bgc_oldham.geojson",
+    "ward": ROOT / "boundaries/wards_may2023_bgc_oldham.parquet",
+    "lsoa": ROOT / "boundaries/lsoa21_bgc_oldham.parquet",
 }
 
 
@@ -127,19 +127,19 @@ def iod_missing_lsoas_csv(dest: Path) -> None:
 
 def iod_nan_children_csv(dest: Path) -> None:
     iod = _iod()
-    iod.loc[9, "pop_children_0_15_mid2015"] = "NaN"
+    iod.loc[9, "pop_children_0_15_mid2022"] = "NaN"
     iod.to_csv(dest, index=False)
 
 
 def iod_invalid_gss_csv(dest: Path) -> None:
     iod = _iod()
-    iod.loc[4, "lsoa11cd"] = "E0100532"
+    iod.loc[4, "lsoa21cd"] = "E0100532"
     iod.to_csv(dest, index=False)
 
 
 def lookup_wrong_ward_vintage_csv(dest: Path) -> None:
     lk = pd.read_csv(ROLE_PATHS["lookup"], dtype=str, keep_default_na=False)
-    lk["wd23cd"] = lk["wd23cd"].str.replace("E0501", "E0500", regex=False)
+    lk["wd24cd"] = lk["wd24cd"].str.replace("E0501", "E0500", regex=False)
     lk.to_csv(dest, index=False)
 
 
@@ -150,7 +150,7 @@ def postcodes_text_easting_csv(dest: Path) -> None:
 
 
 def _wards() -> gpd.GeoDataFrame:
-    return gpd.read_file(ROLE_PATHS["ward"])
+    return gpd.read_parquet(ROLE_PATHS["ward"])
 
 
 def wards_no_crs_shp(dest: Path) -> None:
@@ -159,24 +159,24 @@ def wards_no_crs_shp(dest: Path) -> None:
 
 
 def wards_lonlat_labelled_27700_gpkg(dest: Path) -> None:
-    _wards().set_crs("EPSG:27700", allow_override=True).to_file(dest)
+    _wards().to_crs("EPSG:4326").set_crs("EPSG:27700", allow_override=True).to_file(dest)
 
 
 def wards_duplicate_codes_geojson(dest: Path) -> None:
     w = _wards()
-    w.loc[3, "wd23cd"] = w.loc[2, "wd23cd"]
+    w.loc[3, "ward_code"] = w.loc[2, "ward_code"]
     w.to_file(dest)
 
 
 def lsoa_bng_labelled_4326_geojson(dest: Path) -> None:
     # RFC 7946 GeoJSON has no CRS member, so British National Grid coordinates read as EPSG:4326.
-    collection = json.loads(gpd.read_file(ROLE_PATHS["lsoa"]).to_crs("EPSG:27700").to_json())
+    collection = json.loads(gpd.read_parquet(ROLE_PATHS["lsoa"]).to_crs("EPSG:27700").to_json())
     del collection["crs"]
     dest.write_text(json.dumps(collection))
 
 
 def lsoa_invalid_polygon_geojson(dest: Path) -> None:
-    lsoa = gpd.read_file(ROLE_PATHS["lsoa"])
+    lsoa = gpd.read_parquet(ROLE_PATHS["lsoa"]).to_crs("EPSG:4326")
     poly = shapely.get_parts(lsoa.geometry.iloc[0])[0]
     ring = list(poly.exterior.coords)[:-1]
     for i in range(1, len(ring) - 1):
@@ -194,7 +194,9 @@ def lsoa_invalid_polygon_geojson(dest: Path) -> None:
 
 
 def lsoa_other_authority_geojson(dest: Path) -> None:
-    shutil.copy(ROOT / "tests/fixtures/bolton/lsoa11_bgc_bolton.geojson", dest)
+    # Bolton's LSOA 2021 polygons, from the reference data shipped with needmap.
+    bolton = reference.lsoa_polygons("E08000001", fine=True)
+    bolton.assign(lsoa21nm=bolton["lsoa21cd"]).to_crs("EPSG:4326").to_file(dest)
 
 
 GENERATORS: dict[str, Callable[[Path], None]] = {

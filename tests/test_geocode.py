@@ -11,6 +11,7 @@ from needmap.errors import InputError
 from needmap.sources.boundaries import read_boundaries
 from needmap.sources.geocode import geocode, normalise_postcode, points_in_areas, read_postcodes
 from needmap.sources.lookups import lsoa_to_ward
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +38,14 @@ def test_normalise_postcode():
 
 
 def test_points_in_areas_matches_the_published_postcode_lsoa(geo):
-    # The shared postcode table carries each postcode's LSOA from a point-in-polygon on the same
-    # BGC polygons, so every Oldham postcode must come out in the same LSOA.
-    raw = pd.read_csv("data/postcodes_oldham_codepoint_open_2025_10.csv")
+    # The demo postcode table carries each postcode's LSOA from a point-in-polygon on the same
+    # BGC polygons (needmap init), so every Oldham postcode must come out in the same LSOA.
+    raw = pd.read_csv(ROOT / "data/postcodes_oldham_codepoint_open_2025_10.csv")
     got = points_in_areas(raw["eastings"].to_numpy(float), raw["northings"].to_numpy(float),
                           geo["lsoa"], "lsoa_code")
-    agree = np.mean(got == raw["lsoa11cd"].to_numpy())
+    agree = np.mean(got == raw["lsoa21cd"].to_numpy())
     assert agree > 0.999  # boundary points may go either way
+    # PROVENANCE.md: 5,899 Oldham postcodes in Code-Point Open Oct 2025.
     assert len(raw) == 5899
 
 
@@ -93,3 +95,19 @@ def test_ward_code_only_counts_in_ward(geo):
     out, _ = geocode(recs, lsoa=geo["lsoa"], lookup=geo["lookup"], wards=geo["wards"],
                      postcodes=None, path="x.csv")
     assert out["ward_code"].tolist() == ["E05014646"] and pd.isna(out["lsoa_code"].iloc[0])
+
+
+def test_the_postcode_tables_own_lsoa_places_the_record(geo):
+    # needmap init writes each postcode's LSOA (from true district codes and the nearest LSOA
+    # where a generalised polygon misses it); that LSOA wins over the point. A table LSOA that is
+    # not one of the authority's falls back to the point.
+    pcs = geo["postcodes"].copy()
+    assert pcs.loc["OL1 1AA", "lsoa_code"] == "E01005427"  # as the demo table says
+    pcs.loc["OL1 1AA", "lsoa_code"] = "E01005320"
+    pcs.loc["OL8 1LH", "lsoa_code"] = "E01000001"
+    recs = _records(postcode=["OL1 1AA", "OL8 1LH"])
+    out, _ = geocode(recs, lsoa=geo["lsoa"], lookup=geo["lookup"], wards=geo["wards"],
+                     postcodes=pcs, path="x.csv")
+    assert out["lsoa_code"].tolist() == ["E01005320", "E01005320"]
+    assert out["ward_code"].tolist() == ["E05014646", "E05014646"]  # Alexandra
+    assert out["location_method"].tolist() == ["postcode", "postcode"]

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def oldham() -> gpd.GeoDataFrame:
-    gdf = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    return gdf.set_index("lsoa11cd", drop=False)
+    gdf = gpd.read_parquet(ROOT / "boundaries" / "lsoa21_bgc_oldham.parquet").to_crs(27700)
+    return gdf.set_index("lsoa21cd", drop=False)
 
 
 def _holes(geom) -> int:

@@ -159,9 +159,10 @@ def test_rereferral_window():
 
 def test_demo_snapshot_child_totals_equal_iod_denominators(demo_snapshot):
     s = demo_snapshot
-    assert len(s.ward) == 20 and len(s.lsoa) == 141
-    assert s.lsoa["children"].sum() == 52119
-    assert s.ward["children"].sum() == 52119
+    assert len(s.ward) == 20 and len(s.lsoa) == 142
+    # ONS mid-2022 children 0-15 (the IoD2025 IDACI denominator): 55,241 in Oldham.
+    assert s.lsoa["children"].sum() == 55241
+    assert s.ward["children"].sum() == 55241
     # Every demo record is located to an LSOA, so ward counts are sums of LSOA counts.
     raw = s.raw_cells()
     raw = raw[(raw["period"] == s.configured_period) & (raw["measure"] == "referrals")]
@@ -170,7 +171,8 @@ def test_demo_snapshot_child_totals_equal_iod_denominators(demo_snapshot):
     ).groupby("ward_code")["count"].sum()
     ward = raw[raw["level"] == "ward"].set_index("area_code")["count"]
     assert (ward.reindex(per_ward.index) == per_ward).all()
-    # Alexandra ward: 7 LSOAs and 3,518 children in the shared ward summary.
+    # Alexandra ward: 7 LSOAs, 4,380 children and a population-weighted IMD score of 62.731 in
+    # the shared IoD2025 ward summary (ward2024_summary_iod2025_oldham.csv).
     alex = s.ward.set_index("ward_code").loc["E05014646"]
-    assert alex["n_lsoas"] == 7 and alex["children"] == 3518
-    assert alex["imd_score"] == pytest.approx(57.345, abs=0.001)
+    assert alex["n_lsoas"] == 7 and alex["children"] == 4380
+    assert alex["imd_score"] == pytest.approx(62.731, abs=0.001)

@@ -18,6 +18,6 @@ def test_off_the_radar_notebook_runs():
     outputs = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
-    assert "141 LSOAs" in outputs
+    assert "142 LSOAs" in outputs  # Oldham, LSOA 2021
     assert "needmap: flagged" in outputs and "naive rule: flagged" in outputs
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))

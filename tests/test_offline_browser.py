@@ -9,7 +9,7 @@ from streamlit_server import CHROMIUM, chromium_browser, is_local, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "screenshots"
-N_LSOAS = 141  # the demo config's LSOA file
+N_LSOAS = 142  # Oldham LSOA 2021 (PROVENANCE)
 
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -93,7 +93,7 @@ def test_standalone_html_draws_with_every_request_blocked(browser, tmp_path):
     from needmap.outputs.maps.geometry import display_geometry
 
     src = load_config(ROOT / "needmap.toml").lsoa
-    gdf = gpd.read_file(src.path).to_crs(27700)
+    gdf = gpd.read_parquet(src.path).to_crs(27700)
     gdf["value"] = range(len(gdf))
     m = choropleth(
         display_geometry(gdf),

@@ -20,27 +20,20 @@ NO_CLUSTERS = RadarSettings(use_clusters=False)
 
 @pytest.fixture(scope="module")
 def oldham() -> gpd.GeoDataFrame:
-    """Oldham's 141 LSOAs: real geometry, children (mid-2015) and IDACI; no counts yet."""
-    iod = pd.read_csv(ROOT / "data" / "iod2019_lsoa11_oldham.csv")
-    shapes = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    areas = shapes[["lsoa11cd", "geometry"]].merge(iod, on="lsoa11cd")
+    """Oldham's 142 LSOAs (2021): real geometry, children (mid-2022) and IDACI; no counts yet."""
+    iod = pd.read_csv(ROOT / "data" / "iod2025_lsoa21_oldham.csv")
+    shapes = gpd.read_parquet(ROOT / "boundaries" / "lsoa21_bgc_oldham.parquet").to_crs(27700)
+    areas = shapes[["lsoa21cd", "geometry"]].merge(iod, on="lsoa21cd")
     areas = areas.rename(
         columns={
-            "lsoa11cd": "lsoa_code",
-            "lsoa11nm": "lsoa_name",
-            "pop_children_0_15_mid2015": "children",
+            "lsoa21cd": "lsoa_code",
+            "lsoa21nm": "lsoa_name",
+            "pop_children_0_15_mid2022": "children",
         }
     )
-    # A few published IDACI rates are suppressed; interpolate them from the national rank.
-    known = areas["idaci_rate_approx"].notna()
-    ranks = areas.loc[known, "idaci_rank"].to_numpy()
-    order = np.argsort(ranks)
-    areas["idaci_score"] = np.interp(
-        areas["idaci_rank"], ranks[order], areas.loc[known, "idaci_rate_approx"].to_numpy()[order]
-    )
-    areas.loc[known, "idaci_score"] = areas.loc[known, "idaci_rate_approx"]
-    areas["idaci_pctile"] = 100 * (32844 - areas["idaci_rank"]) / 32843
-    areas["imd_pctile"] = 100 * (32844 - areas["imd_rank"]) / 32843
+    n = 33755  # LSOAs in England (2021)
+    areas["idaci_pctile"] = 100 * (n - areas["idaci_rank"] + 1) / n
+    areas["imd_pctile"] = 100 * (n - areas["imd_rank"] + 1) / n
     cols = ["lsoa_code", "lsoa_name", "children", "idaci_score", "idaci_pctile", "imd_pctile"]
     return areas[[*cols, "geometry"]]
 

@@ -24,7 +24,7 @@ from streamlit_server import CHROMIUM, chromium_browser, free_port, is_local, st
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "screenshots"
-N_LSOAS = 141
+N_LSOAS = 142  # Oldham LSOA 2021 (PROVENANCE)
 MAP = "iframe[title*='st_folium']"
 LEAD, STAFF, STRANGER = "lead@test.gov.uk", "staff1@test.gov.uk", "stranger@example.com"
 STAFF_ZONE, N_ZONES = 2, 3

@@ -43,16 +43,16 @@ def grid(nx: int = 10, ny: int = 10, size: float = 1000.0, seed: int | None = No
 
 @pytest.fixture(scope="module")
 def oldham() -> gpd.GeoDataFrame:
-    lsoa = gpd.read_file(ROOT / "boundaries" / "lsoa11_bgc_oldham.geojson").to_crs(27700)
-    iod = pd.read_csv(ROOT / "data" / "iod2019_lsoa11_oldham.csv")
-    look = pd.read_csv(ROOT / "data" / "lookup_lsoa11_to_ward2023_oldham.csv")
-    df = lsoa.merge(iod[["lsoa11cd", "pop_children_0_15_mid2015", "idaci_rate_approx"]],
-                    on="lsoa11cd").merge(look[["lsoa11cd", "wd23cd"]], on="lsoa11cd")
-    children = df["pop_children_0_15_mid2015"].astype(float)
+    lsoa = gpd.read_parquet(ROOT / "boundaries" / "lsoa21_bgc_oldham.parquet").to_crs(27700)
+    iod = pd.read_csv(ROOT / "data" / "iod2025_lsoa21_oldham.csv")
+    look = pd.read_csv(ROOT / "data" / "lookup_lsoa21_to_ward2024_oldham.csv")
+    df = lsoa.merge(iod[["lsoa21cd", "pop_children_0_15_mid2022", "idaci_score"]],
+                    on="lsoa21cd").merge(look[["lsoa21cd", "wd24cd"]], on="lsoa21cd")
+    children = df["pop_children_0_15_mid2022"].astype(float)
     return gpd.GeoDataFrame({
-        "lsoa_code": df["lsoa11cd"],
-        "ward_code": df["wd23cd"],
-        "workload": children * (1 + df["idaci_rate_approx"].fillna(5 / children)),
+        "lsoa_code": df["lsoa21cd"],
+        "ward_code": df["wd24cd"],
+        "workload": children * (1 + df["idaci_score"]),
     }, geometry=df.geometry, crs=lsoa.crs)
 
 
@@ -259,7 +259,7 @@ def test_random_voronoi_with_unequal_fte(seed):
 def test_oldham_six_zones(oldham):
     zb = ZoneBuilder(6, random_state=0).fit(oldham)
     check_plan(zb, oldham, 6)
-    assert zb.warnings_ == []  # the 141-LSOA queen graph has no islands
+    assert zb.warnings_ == []  # the 142-LSOA queen graph has no islands
 
 
 def test_oldham_wards_whole(oldham):

@@ -56,15 +56,20 @@ MEASURES: dict[str, Measure] = {
                 "share", "YlGn", True),
     )
 }
-#: Ward-level change in deprivation between two IoD vintages (added when the snapshot has it).
+#: Ward-level change in deprivation between two IoD vintages (when the snapshot has it). The
+#: labels are completed with the vintages by :func:`change_in_need_label`.
 CHANGE_IN_NEED = {
-    "imd_pctile_change": Measure("imd_pctile_change",
-                                 "Change in IMD percentile since the previous IoD", "change",
-                                 "RdBu"),
-    "idaci_pctile_change": Measure("idaci_pctile_change",
-                                   "Change in IDACI percentile since the previous IoD", "change",
-                                   "RdBu"),
+    "imd_pctile_change": Measure("imd_pctile_change", "Change in IMD percentile", "change",
+                                 "RdBu_r"),
+    "idaci_pctile_change": Measure("idaci_pctile_change", "Change in IDACI percentile",
+                                   "change", "RdBu_r"),
 }
+
+
+def change_in_need_label(key: str, previous: str | None, current: str) -> str:
+    """E.g. "Change in IMD percentile, IoD2019 to IoD2025 (+ = relatively more deprived now)"."""
+    return (f"{CHANGE_IN_NEED[key].label}, {previous or 'previous IoD'} to {current} "
+            "(+ = relatively more deprived now)")
 
 
 def get_measure(key: str) -> Measure:

@@ -11,7 +11,7 @@ import pandas as pd
 from needmap.errors import InputError
 from needmap.outputs import tables
 from needmap.outputs.formats import fmt
-from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES
+from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES, change_in_need_label
 from needmap.snapshot import Snapshot
 
 PROFILE_MEASURES = (
@@ -42,8 +42,6 @@ SHORT_LABELS = {
     "families_engaged": "Families engaged",
     "priority_families_engaged": "Priority families engaged",
     "reach_rate": "Families engaged per 1,000 children a year",
-    "imd_pctile_change": "Change in IMD percentile since the previous IoD",
-    "idaci_pctile_change": "Change in IDACI percentile since the previous IoD",
 }
 TREND_MEASURES = {"referral_rate": "Referrals", "reach_rate": "Families engaged"}
 
@@ -74,17 +72,26 @@ def area_profile(snapshot: Snapshot, level: str, code: str, *,
     auth = tables.authority_figures(snapshot, period)
     england = snapshot.england
     rows = []
-    keys = list(PROFILE_MEASURES) + [k for k in CHANGE_IN_NEED if k in table.data]
-    for m in keys:
+    for m in PROFILE_MEASURES:
         if m not in table.data:
             continue
-        kind = (MEASURES.get(m) or CHANGE_IN_NEED[m]).kind
+        kind = MEASURES[m].kind
         rows.append({
             "Measure": SHORT_LABELS[m],
             "This area": fmt(row[m], kind, hidden=bool(hidden.get(m, False))),
             snapshot.authority_name: fmt(auth.get(m), kind),
             "England": fmt(england.get(m), kind),
         })
+    wards = snapshot.ward.set_index("ward_code")
+    ward_code = row["ward_code"] if level == "lsoa" else row["ward_code"]
+    for m in CHANGE_IN_NEED:
+        if m in wards.columns and ward_code in wards.index:
+            label = change_in_need_label(m, snapshot.previous_vintage, snapshot.vintage)
+            rows.append({
+                "Measure": label + (" (its ward)" if level == "lsoa" else ""),
+                "This area": fmt(wards.at[ward_code, m], "change"),
+                snapshot.authority_name: "", "England": "",
+            })
     return AreaProfile(
         code=code,
         name=str(row[f"{level}_name"]),

@@ -1,11 +1,14 @@
-"""Indices of Deprivation at LSOA level, read by column mapping so IoD2025 is a config change."""
+"""Indices of Deprivation at LSOA level, read by column mapping so IoD2025 is a config change.
+
+Also the change in deprivation between two vintages by ward (:func:`read_ward_change`).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from needmap.config import DeprivationSource
+from needmap.config import DeprivationSource, PreviousDeprivationSource
 from needmap.errors import InputError
 from needmap.sources.boundaries import GSS
 from needmap.sources.tables import ROW, numeric_column, read_table, require_columns
@@ -131,3 +134,124 @@ def read_deprivation(
             "Set [deprivation] national_areas to the number of LSOAs in England for this vintage."
         )
     return out[DEPRIVATION_COLUMNS]
+
+
+WARD_CHANGE_COLUMNS = [
+    "ward_code",
+    "imd_pctile_previous",
+    "idaci_pctile_previous",
+    "imd_pctile_change",
+    "idaci_pctile_change",
+]
+
+
+def _ward_mean(values: pd.Series, weights: pd.Series, wards: pd.Series) -> pd.Series:
+    ok = values.notna() & weights.gt(0)
+    num = (values[ok] * weights[ok]).groupby(wards[ok]).sum()
+    return num / weights[ok].groupby(wards[ok]).sum()
+
+
+def read_ward_change(
+    source: PreviousDeprivationSource, current: pd.DataFrame, lookup: pd.DataFrame
+) -> pd.DataFrame:
+    """The change in national deprivation percentile per current ward, earlier vintage to now.
+
+    Parameters
+    ----------
+    source : PreviousDeprivationSource
+        The earlier vintage (e.g. IoD2019 on LSOA 2011) and its lookup to current LSOAs or wards.
+    current : DataFrame
+        The current vintage as :func:`read_deprivation` returns it, for the authority's LSOAs.
+    lookup : DataFrame
+        Current ``lsoa_code`` -> ``ward_code`` (the best fit the maps use).
+
+    Returns
+    -------
+    DataFrame
+        One row per current ward: ``ward_code``, ``imd_pctile_previous``,
+        ``idaci_pctile_previous``, ``imd_pctile_change``, ``idaci_pctile_change``.
+        A percentile is 100 for the most deprived LSOA in England, so a **positive change means
+        the ward is relatively more deprived now** than in the earlier vintage (it moved up
+        England's ranking); it says nothing about absolute deprivation.
+
+    Notes
+    -----
+    Ranks, not scores: scores are not comparable across vintages. Each vintage's ward figure is
+    the mean of its LSOAs' percentiles weighted as needmap weights the current ward figures
+    (population for IMD, children for IDACI), with the earlier vintage's own population and
+    children. An earlier LSOA that the lookup splits into k pieces gives 1/k of its weight to
+    each piece (the lookup carries no population for the pieces); pieces outside the authority
+    are left out.
+    """
+    path = source.path
+    prev = read_table(path, sheet=source.sheet)
+    require_columns(prev, {
+        "code_column": source.code_column,
+        "imd_rank_column": source.imd_rank_column,
+        "idaci_rank_column": source.idaci_rank_column,
+        "population_column": source.population_column,
+        "children_column": source.children_column,
+    }, path, "deprivation_previous")
+    look = read_table(source.lookup)
+    require_columns(look, {"lookup_from_column": source.lookup_from_column,
+                           "lookup_to_column": source.lookup_to_column},
+                    source.lookup, "deprivation_previous")
+    pieces = look[[source.lookup_from_column, source.lookup_to_column]].drop_duplicates()
+    pieces.columns = ["code", "target"]
+    pieces["share"] = 1.0 / pieces.groupby("code")["target"].transform("size")
+    if source.lookup_to == "lsoa":
+        ward_of = lookup.set_index("lsoa_code")["ward_code"]
+        pieces["ward_code"] = pieces["target"].map(ward_of)
+        target = "LSOA"
+    else:
+        pieces["ward_code"] = pieces["target"].where(pieces["target"].isin(lookup["ward_code"]))
+        target = "ward"
+    pieces = pieces.dropna(subset=["ward_code"])
+    if pieces.empty:
+        raise InputError(
+            f"{source.lookup}, column '{source.lookup_to_column}': no row names one of this "
+            f"authority's current {target}s (e.g. {lookup[f'{target.lower()}_code'].iloc[0]}). "
+            f"Check lookup_to = \"{source.lookup_to}\" and that the lookup reaches the current "
+            f"{'LSOA vintage' if target == 'LSOA' else 'wards'}."
+        )
+    rows = pd.DataFrame({
+        "code": prev[source.code_column].to_numpy(),
+        "imd_rank": numeric_column(prev, source.imd_rank_column, path).to_numpy(),
+        "idaci_rank": numeric_column(prev, source.idaci_rank_column, path).to_numpy(),
+        "population": numeric_column(prev, source.population_column, path).to_numpy(),
+        "children": numeric_column(prev, source.children_column, path).to_numpy(),
+    }).drop_duplicates("code")
+    absent = sorted(set(pieces["code"]) - set(rows["code"]))
+    if absent:
+        raise InputError(
+            f"{path}, column '{source.code_column}': {len(absent)} {source.lsoa_vintage} LSOA(s) "
+            f"named in {source.lookup.name} have no row, e.g. {', '.join(absent[:3])}. Use the "
+            f"complete {source.vintage} table for the LSOAs the lookup names."
+        )
+    n = source.national_areas
+    too_high = rows[["imd_rank", "idaci_rank"]].gt(n).any(axis=1)
+    if too_high.any():
+        raise InputError(
+            f"{path}: a rank is above national_areas = {n} (LSOA "
+            f"{rows.loc[too_high, 'code'].iloc[0]}). Set [deprivation_previous] national_areas "
+            "to the number of LSOAs in England for that vintage."
+        )
+    d = pieces.merge(rows, on="code")
+    previous = pd.DataFrame({
+        "imd_pctile_previous": _ward_mean(rank_to_pctile(d["imd_rank"], n),
+                                          d["population"] * d["share"], d["ward_code"]),
+        "idaci_pctile_previous": _ward_mean(rank_to_pctile(d["idaci_rank"], n),
+                                            d["children"] * d["share"], d["ward_code"]),
+    })
+    now = current.merge(lookup[["lsoa_code", "ward_code"]], on="lsoa_code")
+    out = pd.DataFrame({"ward_code": sorted(lookup["ward_code"].unique())}).set_index("ward_code")
+    out = out.join(previous)
+    out["imd_pctile_change"] = (
+        _ward_mean(now["imd_pctile"], now["population"], now["ward_code"])
+        - out["imd_pctile_previous"]
+    )
+    out["idaci_pctile_change"] = (
+        _ward_mean(now["idaci_pctile"], now["children"], now["ward_code"])
+        - out["idaci_pctile_previous"]
+    )
+    return out.reset_index()[WARD_CHANGE_COLUMNS]

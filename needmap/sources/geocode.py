@@ -1,9 +1,11 @@
 """Place records in areas: LSOA code, postcode, easting/northing, latitude/longitude, ward code.
 
-The finest usable location wins, in that order. Points are placed in LSOA polygons with shapely's
-STRtree (vectorised; a million points take seconds), and the ward comes from the LSOA -> ward
-lookup so that ward totals always equal the sum of their LSOAs. A record with only a ward code
-counts in that ward but in no LSOA.
+The finest usable location wins, in that order, except that a postcode taken from the person's
+address history on the record's date (``needmap.sources.records``) wins over everything. Points
+are placed in LSOA polygons with shapely's STRtree (vectorised; a million points take seconds),
+and the ward comes from the LSOA -> ward lookup so that ward totals always equal the sum of their
+LSOAs. A record with only a ward code counts in that ward but in no LSOA. A postcode table with
+an LSOA column places its postcodes' records in that LSOA, not by their point.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shapely
 from needmap.config import PostcodeSource
 from needmap.errors import InputError
 from needmap.sources.boundaries import GSS
-from needmap.sources.records import reject
+from needmap.sources.records import FROM_HISTORY, reject
 from needmap.sources.tables import ROW, numeric_column, read_table, require_columns, to_float
 
 _POSTCODE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
@@ -38,19 +40,22 @@ def normalise_postcode(values: pd.Series) -> pd.Series:
 
 
 def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
-    """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode."""
+    """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode.
+
+    With ``lsoa_column`` the table also carries each postcode's LSOA (``lsoa_code``), which then
+    places a record instead of its point: a postcode table cut with the true boundaries knows
+    the LSOA better than a generalised polygon does near an edge.
+    """
     path = source.path
     df = read_table(path)
-    require_columns(
-        df,
-        {
-            "postcode_column": source.postcode_column,
-            "easting_column": source.easting_column,
-            "northing_column": source.northing_column,
-        },
-        path,
-        "postcodes",
-    )
+    columns = {
+        "postcode_column": source.postcode_column,
+        "easting_column": source.easting_column,
+        "northing_column": source.northing_column,
+    }
+    if source.lsoa_column:
+        columns["lsoa_column"] = source.lsoa_column
+    require_columns(df, columns, path, "postcodes")
     out = pd.DataFrame(
         {
             "postcode": normalise_postcode(df[source.postcode_column]).to_numpy(),
@@ -60,6 +65,9 @@ def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
         }
     )
     out = out.dropna().drop_duplicates("postcode")
+    if source.lsoa_column:
+        codes = df[source.lsoa_column].astype("string").str.strip().str.upper()
+        out["lsoa_code"] = codes.reindex(out.index).replace("", pd.NA).to_numpy()
     if out.empty:
         raise InputError(f"{path}: no usable postcode with coordinates. Check the column mapping.")
     return out.set_index("postcode")
@@ -153,11 +161,14 @@ def geocode(
     def todo() -> np.ndarray:
         return pd.isna(method)
 
-    # 1. LSOA code
+    history = (records[FROM_HISTORY].to_numpy(dtype=bool) if FROM_HISTORY in records
+               else np.zeros(n, dtype=bool))
+
+    # 1. LSOA code (not for a record placed by its address history)
     codes = col("lsoa_code")
     if codes is not None:
         c = codes.str.upper()
-        has = c.fillna("").ne("").to_numpy()
+        has = c.fillna("").ne("").to_numpy() & ~history
         ok = has & c.isin(known_lsoa).fillna(False).to_numpy()
         lsoa_idx[ok] = pd.Index(lsoa_codes).get_indexer(c[ok])
         method[ok] = "lsoa_code"
@@ -189,7 +200,11 @@ def geocode(
             found = t & ~invalid & ~np.isnan(hit)
             x[found] = hit[found]
             y[found] = norm.map(postcodes["northing"]).to_numpy(dtype=float)[found]
-            method[found] = "postcode"
+            method[found] = np.where(history[found], "address_history", "postcode")
+            if "lsoa_code" in postcodes:
+                given = pd.Index(lsoa_codes).get_indexer(norm.map(postcodes["lsoa_code"]))
+                use = found & (given >= 0)
+                lsoa_idx[use] = given[use]
             missing = t & ~invalid & ~found
         else:
             missing = t & ~invalid
@@ -253,6 +268,8 @@ def geocode(
     ward_out[has_lsoa] = ward_by_idx[lsoa_idx[has_lsoa]]
 
     located = ~pd.isna(method)
+    if FROM_HISTORY in records:
+        reason[~located & pd.isna(reason) & ~history] = "no address on the record's date"
     reason[~located & pd.isna(reason)] = "no location"
     failed = pd.Series(~located, index=records.index)
     if n and (~located).sum() / n > max_reject_share:
@@ -275,7 +292,7 @@ def geocode(
     for why in pd.unique(reason[~located]):
         mask = failed & pd.Series(reason == why, index=records.index)
         reject(rejects, records, mask, str(why))
-    out = records.loc[located].copy()
+    out = records.loc[located].drop(columns=[FROM_HISTORY], errors="ignore")
     out["lsoa_code"] = pd.Categorical.from_codes(lsoa_idx[located], categories=lsoa_codes)
     out["ward_code"] = ward_out[located]
     out["location_method"] = method[located]
@@ -314,6 +331,10 @@ _UNPLACED = {
     "invalid area code": (
         "lsoa_code", "the area code is not a GSS code",
         "Point the column at GSS codes (a letter and 8 digits).",
+    ),
+    "no address on the record's date": (
+        "postcode", "the person has no address in the address history on the record's date",
+        "Check that [records] addresses covers the records' dates and uses the same person ids.",
     ),
     "no location": (
         "postcode", "the row has no location at all",

@@ -19,6 +19,8 @@ import pyarrow.compute as pc
 from needmap.errors import InputError
 
 ROW = "_row"
+#: ``DataFrame.attrs`` key: the line number the header was read from (errors name it).
+HEADER_LINE = "header_line"
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 _HEADER_SCAN_ROWS = 30
 #: Cells that mean "no value" in exports (pyarrow's defaults; Excel writes #N/A, pandas NaN).
@@ -113,6 +115,7 @@ def _frame(rows: list[list[str]], path: Path, first_line: int) -> pd.DataFrame:
     df = pd.DataFrame(records, columns=names, dtype=object)
     df = df.apply(_clean) if len(df) else df
     df[ROW] = pd.array(lines, dtype="int64")
+    df.attrs[HEADER_LINE] = first_line + h
     return df
 
 
@@ -252,7 +255,9 @@ def _read_text(path: Path) -> pd.DataFrame:
     cols = [c for c in df.columns if c != ROW]
     df[cols] = df[cols].apply(_clean)
     filled = (df[cols] != "").any(axis=1)
-    return df.loc[filled].reset_index(drop=True)
+    out = df.loc[filled].reset_index(drop=True)
+    out.attrs[HEADER_LINE] = skipped + 1
+    return out
 
 
 def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:

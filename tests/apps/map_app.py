@@ -22,7 +22,7 @@ def areas() -> gpd.GeoDataFrame:
     from needmap.config import load_config
 
     src = load_config(ROOT / "needmap.toml").lsoa
-    gdf = gpd.read_file(src.path).to_crs(27700)
+    gdf = gpd.read_parquet(src.path).to_crs(27700)
     gdf = gdf.rename(columns={src.code_column: "lsoa_code", src.name_column: "lsoa_name"})
     gdf["rate"] = np.random.default_rng(7).gamma(2.0, 10.0, len(gdf))
     return display_geometry(gdf)

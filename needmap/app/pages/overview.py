@@ -9,8 +9,13 @@ from needmap.app import state
 from needmap.app.offline import show_prepared
 from needmap.errors import NeedmapError
 from needmap.outputs.maps.classes import SCHEMES
-from needmap.outputs.maps.layers import change_map, measure_map, need_engagement_map
-from needmap.outputs.measures import MEASURES
+from needmap.outputs.maps.layers import (
+    change_map,
+    measure_map,
+    measures_for,
+    need_engagement_map,
+)
+from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES, change_in_need_label
 from needmap.outputs.profile import area_profile
 from needmap.outputs.tables import CHANGE_MEASURES, comparable_periods
 
@@ -31,11 +36,21 @@ st.caption(f"Period {snap.period_start} to {snap.period_end} · deprivation {sna
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1])
 level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="level",
                  index=["lsoa", "ward"].index(state.default_level(snap)))
-options = [*MEASURES, CHANGE]
-measure = c2.selectbox(
-    "Measure", options, index=options.index(config.maps.measure), key="measure",
-    format_func=lambda k: "Change between two periods" if k == CHANGE else MEASURES[k].label,
-)
+options = [*measures_for(snap, level), CHANGE]
+
+
+def _measure_label(key: str) -> str:
+    if key == CHANGE:
+        return "Change between two periods"
+    if key in CHANGE_IN_NEED:
+        return change_in_need_label(key, snap.previous_vintage, snap.vintage)
+    return MEASURES[key].label
+
+
+if st.session_state.get("measure") not in options:
+    st.session_state.pop("measure", None)
+measure = c2.selectbox("Measure", options, index=options.index(config.maps.measure),
+                       key="measure", format_func=_measure_label)
 scheme = c3.selectbox("Classes by", SCHEMES, index=list(SCHEMES).index(config.maps.scheme),
                       format_func=SCHEME_LABELS.get, key="scheme")
 k = c4.slider("Classes", 3, 9, config.maps.classes, key="k")

@@ -16,7 +16,12 @@ from needmap.outputs import tables
 from needmap.outputs.attribution import map_attribution
 from needmap.outputs.maps.builders import bivariate, categorical, choropleth
 from needmap.outputs.maps.geometry import display_geometry
-from needmap.outputs.measures import MEASURES, get_measure
+from needmap.outputs.measures import (
+    CHANGE_IN_NEED,
+    MEASURES,
+    change_in_need_label,
+    get_measure,
+)
 from needmap.snapshot import Snapshot
 
 #: Flag -> colour (ColorBrewer RdBu with a grey for "too few"), legend in this order.
@@ -29,6 +34,12 @@ FLAG_COLOURS = {
     "well reached": "#4393c3",
     "too few to judge": "#d9d9d9",
 }
+
+
+def measures_for(snapshot: Snapshot, level: str) -> list[str]:
+    """The figures a map of ``level`` can show for this snapshot (change in need: wards)."""
+    extra = [k for k in CHANGE_IN_NEED if k in snapshot.areas(level).columns]
+    return [*MEASURES, *extra]
 
 
 def display_layer(snapshot: Snapshot, level: str) -> gpd.GeoDataFrame:
@@ -97,6 +108,9 @@ def measure_map(
     label = m.label
     if m.kind == "rate":
         label += f" ({snapshot.children_label})"
+    if measure in CHANGE_IN_NEED:
+        label = change_in_need_label(measure, snapshot.previous_vintage, snapshot.vintage)
+        scheme, k = "diverging", 7  # centred on no change
     return choropleth(
         frame, code_column=f"{level}_code", name_column=f"{level}_name",
         value_column=measure, value_label=label, attribution=map_attribution(snapshot),
