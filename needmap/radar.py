@@ -916,14 +916,18 @@ def radar_flags(
 
     fit_table = areas.assign(**{measure: fit})
     published = model(fit_table).flags(fit_table, authority_name=authority_name)
-    decider = model(areas.assign(**{measure: true}))
-    low = decider.flags(areas.assign(**{measure: np.where(hidden, threshold, true)}),
-                        authority_name=authority_name)["flag"].to_numpy()
-    high = decider.flags(areas.assign(**{measure: np.where(hidden, 1.0, true)}),
-                         authority_name=authority_name)["flag"].to_numpy()
-    flag = np.where(np.isin(low, list(_LOW)), low,
-                    np.where(np.isin(high, list(_HIGH)), high,
-                             np.where(low == FLAG_TOO_FEW, FLAG_TOO_FEW, FLAG_AS_EXPECTED)))
+    true_table = areas.assign(**{measure: true})
+    decider = model(true_table)
+    flag = decider.flags(true_table, authority_name=authority_name)["flag"].to_numpy()
+    if hidden.any():
+        low = decider.flags(areas.assign(**{measure: np.where(hidden, threshold, true)}),
+                            authority_name=authority_name)["flag"].to_numpy()
+        high = decider.flags(areas.assign(**{measure: np.where(hidden, 1.0, true)}),
+                             authority_name=authority_name)["flag"].to_numpy()
+        edge = np.where(np.isin(low, list(_LOW)), low,
+                        np.where(np.isin(high, list(_HIGH)), high,
+                                 np.where(low == FLAG_TOO_FEW, FLAG_TOO_FEW, FLAG_AS_EXPECTED)))
+        flag = np.where(hidden, edge, flag)
     out = published.assign(kind=kind, flag=flag, certainty="")
     for col in ("observed", "ratio", "ratio_lower", "ratio_upper"):
         out[col] = out[col].where(~hidden)
