@@ -317,25 +317,40 @@ def _with_keys(records: pd.DataFrame, id_column: str, key: str) -> pd.DataFrame:
 def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> pd.DataFrame:
     """Off-the-radar flags of every level and kind for the configured period.
 
-    The radar is fitted on the protected counts and decides each area on its true count (see
-    ``needmap.radar.radar_flags``); this is the only place flags are computed.
+    Published numbers come from a fit on the protected counts, classes from a fit on the true
+    ones (see ``needmap.radar.radar_flags``); this is the only place flags are computed. Areas
+    with no children or no need figure (a ward that no LSOA is best-fitted to) cannot be judged:
+    they are listed as "no data".
     """
     period = ind.configured_period
     frames = []
     for level in ("lsoa", "ward"):
         areas = getattr(ind, level)
-        code = f"{level}_code"
+        code, name = f"{level}_code", f"{level}_name"
+        usable = (pd.to_numeric(areas["children"], errors="coerce") > 0) & areas[
+            "idaci_score"].notna()
+        judged = areas[usable.to_numpy()].reset_index(drop=True)
         for kind, measure in (("engagement", "families_engaged"), ("referrals", "referrals")):
-            pub = _cells(protected, level, period, measure).reindex(areas[code])
-            true = _cells(ind.cells, level, period, measure).reindex(areas[code])
+            pub = _cells(protected, level, period, measure).reindex(judged[code])
+            true = _cells(ind.cells, level, period, measure).reindex(judged[code])
             frames.append(radar_flags(
-                areas, level=level, kind=kind, settings=config.radar,
+                judged, level=level, kind=kind, settings=config.radar,
                 threshold=config.disclosure.threshold, authority_name=config.authority.name,
                 fit_counts=pub["value"].reset_index(drop=True),
                 decide_counts=true["count"].reset_index(drop=True),
                 shown=pub["shown"].reset_index(drop=True),
             ))
+            rest = areas[~usable.to_numpy()]
+            if len(rest):
+                frames.append(pd.DataFrame({
+                    "area_code": rest[code].to_numpy(), "area_name": rest[name].to_numpy(),
+                    "level": level, "kind": kind, "flag": NO_DATA,
+                    "reason": "No children or no deprivation figure in this area: not judged.",
+                }))
     return pd.concat(frames, ignore_index=True)
+
+
+NO_DATA = "no data"
 
 
 def _cells(table: pd.DataFrame, level: str, period: str, measure: str) -> pd.DataFrame:
