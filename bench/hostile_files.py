@@ -50,9 +50,15 @@ CASES: dict[str, tuple[str, str, Callable[[Path], None]]] = {
         "referrals", "inline_1gb.xlsx", lambda p: hostile.xlsx_long_inline_string(p, GB)),
     "xlsx_sheet_padding_1gb": (
         "referrals", "padding_1gb.xlsx", lambda p: hostile.xlsx_sheet_padding(p, GB)),
-    "xlsx_shared_string_100k": (
-        "referrals", "shared_100k.xlsx",
-        lambda p: hostile.xlsx_long_shared_string(p, 100_000)),
+    "xlsx_shared_string_200k": (
+        "referrals", "shared_200k.xlsx",
+        lambda p: hostile.xlsx_long_shared_string(p, 200_000)),
+    "xlsx_inline_string_200k": (
+        "referrals", "inline_200k.xlsx",
+        lambda p: hostile.xlsx_long_inline_string(p, 200_000)),
+    "xlsx_repeated_string": (
+        "referrals", "repeated.xlsx",
+        lambda p: hostile.xlsx_repeated_string(p, 100_000, 200_000)),
     "xlsx_entities": ("referrals", "entities.xlsx", hostile.xlsx_entities),
     "xlsx_sparse_grid": ("referrals", "sparse.xlsx", hostile.xlsx_sparse),
     "csv_field_200k": ("referrals", "field_200k.csv", lambda p: hostile.csv_long_field(p, 200_000)),

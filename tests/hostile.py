@@ -137,6 +137,18 @@ def xlsx_long_shared_string(dest: Path, n_chars: int, *, row: int = 5, column: i
     write_xlsx(dest, _with_placeholder(row, column), shared=lambda t: _expand(t, n_chars))
 
 
+def xlsx_repeated_string(dest: Path, n_chars: int, n_rows: int) -> None:
+    """A workbook of ``n_rows`` rows whose ``person_id`` is the same ``n_chars``-long text.
+
+    The workbook stores the text once; read naively, every row holds its own copy.
+    """
+    rows = good_rows()
+    body = [list(rows[1 + i % 12]) for i in range(n_rows)]
+    for i, r in enumerate(body):
+        r[0], r[1] = f"R{i:07d}", _PLACEHOLDER
+    write_xlsx(dest, [rows[0], *body], shared=lambda t: _expand(t, n_chars))
+
+
 def xlsx_long_inline_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2) -> None:
     """As ``xlsx_long_shared_string`` but the text sits in the worksheet (``t="inlineStr"``)."""
     from openpyxl.utils import get_column_letter
@@ -208,7 +220,7 @@ def csv_long_field(dest: Path, n_chars: int, *, row: int = 3) -> None:
 
 
 def csv_nul_late(dest: Path, *, n_rows: int = 3000, row: int = 2500) -> Path:
-    """A referrals CSV with a NUL byte inside ``person_id`` on line ``row``, past the first 64 KB."""
+    """A referrals CSV with a NUL inside ``person_id`` on line ``row``, past the first 64 KB."""
     lines = _csv_lines(n_rows)
     cells = lines[row - 1].split(",")
     cells[1] = "P\x00" + cells[1][1:]
