@@ -19,6 +19,7 @@ from needmap import __version__
 from needmap.config import Config
 from needmap.errors import InputError, NeedmapWarning
 from needmap.indicators import build_indicators
+from needmap.locking import check_output_folder
 from needmap.snapshot import load_snapshot, sha256, write_snapshot
 from needmap.sources.boundaries import read_boundaries
 from needmap.sources.deprivation import read_deprivation
@@ -111,7 +112,7 @@ def load_geography(
     step("lookup")
     lookup = lsoa_to_ward(config.lookup, lsoa, wards)
     step("postcodes")
-    postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+    postcodes = read_postcodes(config.postcodes, area=wards) if config.postcodes else None
     return Geography(wards=wards, lsoa=lsoa, deprivation=dep, lookup=lookup, postcodes=postcodes)
 
 
@@ -151,6 +152,7 @@ def refresh(
 ) -> RefreshResult:
     """Build a snapshot for ``config``. Raises ``NeedmapError`` with a user-facing message."""
     step = progress or (lambda name: None)
+    check_output_folder(config.output.folder)  # before the work, not after it
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", NeedmapWarning)

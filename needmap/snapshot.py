@@ -22,6 +22,7 @@ import pandas as pd
 
 from needmap.errors import SnapshotError
 from needmap.indicators import Indicators
+from needmap.locking import snapshot_lock
 
 MANIFEST = "manifest.json"
 LATEST = "LATEST"
@@ -110,8 +111,21 @@ def write_snapshot(
     """Write a new snapshot under ``folder`` (the snapshots folder) and point LATEST at it.
 
     Refuses (``SnapshotError``) to replace a snapshot covering a later period unless ``force``.
+    The check and the write happen under the folder's lock, so concurrent refreshes cannot
+    interleave them.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    with snapshot_lock(folder):
+        return _write_snapshot(folder, indicators, schools, manifest, force=force)
+
+
+def _write_snapshot(
+    folder: Path,
+    indicators: Indicators,
+    schools: gpd.GeoDataFrame | None,
+    manifest: dict[str, Any],
+    *,
+    force: bool,
+) -> Path:
     current = latest_manifest(folder)
     end = indicators.period_end.isoformat()
     if current and not force and str(current.get("period_end", "")) > end:
