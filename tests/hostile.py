@@ -8,6 +8,7 @@ big file is written as a stream, so building it never holds it in memory.
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from html import escape
@@ -66,15 +67,20 @@ _PARTS = {
 }
 
 
-def _fill(n_bytes: int, fill: bytes = b"A"):
-    """``n_bytes`` of ``fill`` in chunks, never all at once."""
-    block = fill * (_CHUNK // len(fill))
+_LETTERS = bytes(ord("A") + i % 26 for i in range(256))
+
+
+def _fill(n_bytes: int, fill: bytes | None = b"A"):
+    """``n_bytes`` of ``fill`` (``None``: random capital letters) in chunks, never all at once."""
+    block = b"" if fill is None else fill * (_CHUNK // len(fill))
     while n_bytes > 0:
+        if fill is None:
+            block = os.urandom(min(n_bytes, _CHUNK)).translate(_LETTERS)
         yield block[: min(n_bytes, len(block))]
         n_bytes -= len(block)
 
 
-def _expand(text: str, n_bytes: int, fill: bytes = b"A"):
+def _expand(text: str, n_bytes: int, fill: bytes | None = b"A"):
     """``text`` as bytes with the placeholder replaced by ``n_bytes`` of ``fill``, in chunks."""
     before, after = text.encode().split(_PLACEHOLDER.encode(), 1)
     yield before
@@ -128,13 +134,16 @@ def _with_placeholder(row: int, column: int) -> list[list[str]]:
     return rows
 
 
-def xlsx_long_shared_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2) -> None:
+def xlsx_long_shared_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2,
+                            random: bool = False) -> None:
     """A referrals workbook whose cell (``row``, ``column``) is one shared string of ``n_chars``.
 
     ``row`` is the spreadsheet row (header = 1), ``column`` 1-based (2 = person_id). Deflate
-    shrinks the repeated letter about a thousandfold: 1 GB of text makes a 1 MB file.
+    shrinks the repeated letter about a thousandfold: 1 GB of text makes a 1 MB file. ``random``
+    letters instead barely compress (no zip bomb, just one huge value).
     """
-    write_xlsx(dest, _with_placeholder(row, column), shared=lambda t: _expand(t, n_chars))
+    fill = None if random else b"A"
+    write_xlsx(dest, _with_placeholder(row, column), shared=lambda t: _expand(t, n_chars, fill))
 
 
 def xlsx_repeated_string(dest: Path, n_chars: int, n_rows: int) -> None:
@@ -149,7 +158,8 @@ def xlsx_repeated_string(dest: Path, n_chars: int, n_rows: int) -> None:
     write_xlsx(dest, [rows[0], *body], shared=lambda t: _expand(t, n_chars))
 
 
-def xlsx_long_inline_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2) -> None:
+def xlsx_long_inline_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2,
+                            random: bool = False) -> None:
     """As ``xlsx_long_shared_string`` but the text sits in the worksheet (``t="inlineStr"``)."""
     from openpyxl.utils import get_column_letter
 
@@ -159,7 +169,7 @@ def xlsx_long_inline_string(dest: Path, n_chars: int, *, row: int = 5, column: i
         start = sheet.index(f'<c r="{ref}"')
         end = sheet.index("</c>", start) + len("</c>")
         cell = f'<c r="{ref}" t="inlineStr"><is><t>{_PLACEHOLDER}</t></is></c>'
-        return _expand(sheet[:start] + cell + sheet[end:], n_chars)
+        return _expand(sheet[:start] + cell + sheet[end:], n_chars, None if random else b"A")
 
     write_xlsx(dest, good_rows(), sheet=inline)
 

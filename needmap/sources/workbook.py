@@ -144,6 +144,8 @@ def _scan_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
             ref = _last_ref(window) or ref
             run = len(chunk) - 1 - int(tags[-1]) if tags.size else run + len(chunk)
             tail = window[-64:]
+    if run > limit:  # text running to the end of the part
+        _too_long(path, archive, info, sheets, items - 1, ref)
 
 
 def _count_items(data: bytes) -> int:
