@@ -158,6 +158,30 @@ def xlsx_repeated_string(dest: Path, n_chars: int, n_rows: int) -> None:
     write_xlsx(dest, [rows[0], *body], shared=lambda t: _expand(t, n_chars))
 
 
+def xlsx_number_grid(dest: Path, n_rows: int, n_cols: int) -> None:
+    """A sheet of ``n_rows`` x ``n_cols`` distinct numbers under a header: the most memory per
+    cell a workbook can cost once read (each number becomes its own string), streamed out.
+    """
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(j) for j in range(1, n_cols + 1)]
+
+    def sheet(text: str):
+        head, tail = text.split("</sheetData>", 1)
+        yield head.encode()
+        for start in range(2, n_rows + 2, 10_000):
+            yield "".join(
+                f'<row r="{i}">'
+                + "".join(f'<c r="{c}{i}"><v>{i * n_cols + j}</v></c>'
+                          for j, c in enumerate(letters))
+                + "</row>"
+                for i in range(start, min(start + 10_000, n_rows + 2))
+            ).encode()
+        yield ("</sheetData>" + tail).encode()
+
+    write_xlsx(dest, [[f"column_{j}" for j in range(1, n_cols + 1)]], sheet=sheet)
+
+
 def xlsx_long_inline_string(dest: Path, n_chars: int, *, row: int = 5, column: int = 2,
                             random: bool = False) -> None:
     """As ``xlsx_long_shared_string`` but the text sits in the worksheet (``t="inlineStr"``)."""

@@ -236,6 +236,12 @@ def long_field_multiline_csv(dest: Path) -> None:
     dest.write_text("\n".join(",".join(r) for r in lines) + "\n", encoding="utf-8")
 
 
+def long_field_in_sample_csv(dest: Path) -> None:
+    lines = _good_rows()
+    lines[2][1] = '"' + "\n".join(["P" * 10_000] * 15) + '"'
+    dest.write_text("\n".join(";".join(r) for r in lines) + "\n", encoding="utf-8")
+
+
 def nul_after_64k_csv(dest: Path) -> None:
     hostile.csv_nul_late(dest)
 
@@ -268,8 +274,9 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
         lsoa_invalid_polygon_geojson, lsoa_other_authority_geojson,
         shared_string_bomb_xlsx, sheet_zip_bomb_xlsx, long_text_cell_xlsx, long_inline_text_xlsx,
         xml_entities_xlsx, sparse_grid_xlsx, one_text_many_cells_xlsx, long_field_csv,
-        long_field_multiline_csv, nul_after_64k_csv, wards_latlon_swapped_geojson,
-        lsoa_latlon_swapped_geojson, wards_bng_labelled_3857_gpkg, postcodes_swapped_csv,
+        long_field_multiline_csv, long_field_in_sample_csv, nul_after_64k_csv,
+        wards_latlon_swapped_geojson, lsoa_latlon_swapped_geojson, wards_bng_labelled_3857_gpkg,
+        postcodes_swapped_csv,
     )
 }
 

@@ -3,6 +3,11 @@
 Handles a UTF-8 byte-order mark, Latin-1 files, ``;``/tab/``|`` delimiters, ``#`` comment lines and
 title rows above the header (common in Excel exports). Every row keeps the line number a person
 sees in a spreadsheet (``_row``), so later errors can name it.
+
+Reading is bounded, so that a corrupt or hostile file ends in one error, not a traceback or an
+exhausted machine: a NUL byte anywhere, UTF-8 mixed with another encoding, and any value over
+``MAX_FIELD_CHARS`` are refused naming the row; a workbook's zip container is checked first
+(``needmap.sources.workbook``) and its sheet read within a cell and a character budget.
 """
 
 from __future__ import annotations
@@ -264,17 +269,11 @@ def _read_text(path: Path) -> pd.DataFrame:
         raise InputError(
             f"{path}: the file has a header but no data rows. Export it again with the records."
         )
-    head = list(csv.reader(io.StringIO(sample), delimiter=delimiter))
+    head = _csv_rows(sample, delimiter, path, first_line=skipped + 1)
     h = _header_index(head)
     if h:
         # Title rows above the header: the slow, careful path.
-        try:
-            rows = list(csv.reader(io.StringIO(body), delimiter=delimiter))
-        except csv.Error as exc:
-            raise InputError(
-                f"{path}: cannot parse as a delimited table ({exc}). Check the delimiter and "
-                "quoting."
-            ) from None
+        rows = _csv_rows(body, delimiter, path, first_line=skipped + 1)
         return _frame(rows, path, first_line=skipped + 1)
     # The common case goes through a fast parser: pyarrow reads a million rows in a fraction of a
     # second, but it skips blank lines, which would shift row numbers; then pandas' C parser.
@@ -306,6 +305,20 @@ def _read_text(path: Path) -> pd.DataFrame:
     return df.loc[filled].reset_index(drop=True)
 
 
+def _csv_rows(text: str, delimiter: str, path: Path, *, first_line: int) -> list[list[str]]:
+    """Parse with Python's csv module, whose one error here is a value over its field limit."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    start = first_line  # the line the current row starts on
+    try:
+        for row in reader:
+            rows.append(row)
+            start = first_line + reader.line_num
+    except csv.Error:
+        _raise_long(path, start, "", None)
+    return rows
+
+
 def _refuse_long_lines(path: Path, lines: list[str], skipped: int) -> None:
     """Refuse a value longer than ``MAX_FIELD_CHARS`` before any parser meets it.
 
@@ -318,7 +331,10 @@ def _refuse_long_lines(path: Path, lines: list[str], skipped: int) -> None:
         return
     head = [line for line in lines[skipped:i] if line.strip()][:_HEADER_SCAN_ROWS]
     delimiter = max(",;\t|", key=lambda d: sum(line.count(d) for line in head + [lines[i]]))
-    rows = list(csv.reader(io.StringIO("\n".join(head)), delimiter=delimiter)) if head else []
+    try:
+        rows = list(csv.reader(io.StringIO("\n".join(head)), delimiter=delimiter))
+    except csv.Error:  # a long quoted value over several lines: no header to name
+        rows = []
     header = rows[_header_index(rows)] if rows else []
     for j, n in enumerate(_field_lengths(lines[i], delimiter)):
         if n > MAX_FIELD_CHARS:
@@ -338,12 +354,12 @@ def _field_lengths(line: str, delimiter: str):
         pos = end + 1
 
 
-def _raise_long(path: Path, row: int, column: str, n: int) -> None:
+def _raise_long(path: Path, row: int, column: str, n: int | None) -> None:
+    size = f"of {n:,} characters, over" if n else "longer than"
     raise InputError(
-        f"{path}, row {row}{column}: a value of {n:,} characters, over the limit of "
-        f"{MAX_FIELD_CHARS:,}; a records export holds ids, dates and places, never text this long "
-        "(a quote left open can also run on). Fix or clear the cell, or export the file again "
-        "without that column."
+        f"{path}, row {row}{column}: a value {size} the limit of {MAX_FIELD_CHARS:,} characters; "
+        "a records export holds ids, dates and places, never text this long (a quote left open "
+        "can also run on). Fix or clear the cell, or export the file again without that column."
     )
 
 
