@@ -158,6 +158,14 @@ def xlsx_repeated_string(dest: Path, n_chars: int, n_rows: int) -> None:
     write_xlsx(dest, [rows[0], *body], shared=lambda t: _expand(t, n_chars))
 
 
+def xlsx_many_parts(dest: Path, n_parts: int) -> None:
+    """A valid referrals workbook with ``n_parts`` extra empty parts (zipfile lists each one)."""
+    write_xlsx(dest, good_rows())
+    with zipfile.ZipFile(dest, "a") as z:
+        for i in range(n_parts):
+            z.writestr(f"xl/media/empty{i}.bin", b"")
+
+
 def xlsx_number_grid(dest: Path, n_rows: int, n_cols: int) -> None:
     """A sheet of ``n_rows`` x ``n_cols`` distinct numbers under a header: the most memory per
     cell a workbook can cost once read (each number becomes its own string), streamed out.
