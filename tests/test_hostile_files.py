@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from needmap.cli import main
 from needmap.config import load_config
@@ -56,6 +58,33 @@ def test_the_app_file_check_refuses_a_long_csv_field(tmp_path):
     with pytest.raises(InputError, match=r"/long\.csv, row 3, column 'person_id': a value of "
                        r"200,000 characters"):
         check_uploaded(config, "long.csv", bad.read_bytes(), "referrals")
+
+
+# --- the workbook scan finds any run of text too long, wherever it falls ----------------------
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(0, 400), min_size=0, max_size=12), st.integers(0, 300),
+       st.integers(20, 120))
+@example([0, 2, 30, 0], 0, 20)  # a run of 30 that no stretch of 20 aligned on the first '<' holds
+@example([5, 41, 1], 0, 20)
+def test_the_scan_finds_every_long_run(gaps, carried, limit):
+    """``_long_run`` against the plain answer: the first run without '<' longer than ``limit``."""
+    from needmap.sources.workbook import _long_run
+
+    chunk = b"<".join(b"x" * g for g in gaps) or b"x"
+    runs = [len(r) for r in chunk.split(b"<")]
+    expected = None
+    if len(runs) == 1:
+        expected = 0 if carried + runs[0] > limit else None
+    elif carried + runs[0] > limit:
+        expected = 0
+    elif any(r > limit for r in runs[1:-1]):
+        expected = sum(r + 1 for r in runs[: next(i for i in range(1, len(runs) - 1)
+                                                   if runs[i] > limit)])
+    found = _long_run(chunk, carried, limit)
+    assert (found is None) == (expected is None)
+    if expected:  # the exact search reports the longest run; it must be one that is too long
+        assert chunk.find(b"<", found, found + limit + 1) == -1
 
 
 # --- workbook cell budget ---------------------------------------------------------------------

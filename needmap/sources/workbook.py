@@ -20,7 +20,8 @@ overflow. Hence, before openpyxl sees the file:
 - no text in them longer than ``MAX_FIELD_CHARS``: the parts are streamed through in 1 MB chunks
   and the longest run between two tags measured, so one huge string is found without holding it.
 
-Streaming the two kinds of part costs about a second per 300 MB inflated.
+Streaming the two kinds of part takes about as long as inflating them: 0.9 s for a 162 MB
+worksheet of 5 million cells.
 """
 
 from __future__ import annotations
@@ -142,11 +143,12 @@ def _scan_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
     """Stream one part: refuse a DTD, and text longer than ``MAX_FIELD_CHARS``, naming its cell.
 
     Text cannot hold a ``<`` (XML escapes it), so the longest run of bytes between two ``<`` bounds
-    the longest value. Counts of shared strings and the last cell reference are kept on the way,
-    so the cell can be named; ``tail`` carries the end of one chunk into the next for the tags
-    that straddle two chunks.
+    the longest value. The count of shared strings (or the last cell reference of a sheet) is
+    kept on the way, so the cell can be named; ``tail`` carries the end of one chunk into the
+    next for the tags that straddle two chunks.
     """
     limit = MAX_FIELD_CHARS * _XML_BYTES_PER_CHAR
+    shared = info.filename == _SHARED
     run = 0  # bytes without '<' at the end of what was read so far
     tail = b""
     items = 0  # shared strings (<si>) so far
@@ -159,28 +161,43 @@ def _scan_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
                     f"{path}: part {info.filename} declares a DTD or XML entities, which Excel "
                     f"never writes and which can expand without bound; refused. {_FIX_CSV}"
                 )
-            tags = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("<"))
-            start = None  # where in ``window`` a run too long starts (``off``: before the chunk)
-            if not tags.size:
-                if run + len(chunk) > limit:
-                    start = off
-            elif run + int(tags[0]) > limit:
-                start = off
-            elif tags.size > 1:
-                gaps = np.diff(tags)
-                k = int(np.argmax(gaps))
-                if int(gaps[k]) - 1 > limit:
-                    start = off + int(tags[k]) + 1
+            start = _long_run(chunk, run, limit)
             if start is not None:
-                head = window[:start]
-                item = items + _count_items(head) - _count_items(tail)
+                head = window[: off + start]
+                item = items + _count_items(head) - _count_items(tail) if shared else 0
                 _too_long(path, archive, info, sheets, item - 1, _last_ref(head) or ref)
-            items += _count_items(window) - _count_items(tail)
-            ref = _last_ref(window) or ref
-            run = len(chunk) - 1 - int(tags[-1]) if tags.size else run + len(chunk)
+            if shared:
+                items += _count_items(window) - _count_items(tail)
+            else:
+                ref = _last_ref(window) or ref
+            last = chunk.rfind(b"<")
+            run = len(chunk) - 1 - last if last >= 0 else run + len(chunk)
             tail = window[-64:]
     if run > limit:  # text running to the end of the part
         _too_long(path, archive, info, sheets, items - 1, ref)
+
+
+def _long_run(chunk: bytes, run: int, limit: int) -> int | None:
+    """Where in ``chunk`` a run without ``<`` longer than ``limit`` starts (0: in an earlier
+    chunk, ``run`` bytes ago), or None.
+
+    XML has a ``<`` every few bytes, so a few ``find`` calls show there is no long run: every
+    stretch of ``limit // 2`` bytes between the first and last ``<`` holds one. Only a chunk that
+    fails this is searched exactly.
+    """
+    first = chunk.find(b"<")
+    if first < 0:
+        return 0 if run + len(chunk) > limit else None
+    if run + first > limit:
+        return 0
+    last = chunk.rfind(b"<")
+    half = limit // 2
+    if all(chunk.find(b"<", s + 1, s + 1 + half) >= 0 for s in range(first, last, half)):
+        return None
+    tags = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("<"))
+    gaps = np.diff(tags)
+    k = int(np.argmax(gaps))
+    return int(tags[k]) + 1 if int(gaps[k]) - 1 > limit else None
 
 
 def _count_items(data: bytes) -> int:
