@@ -61,6 +61,7 @@ CASES: dict[str, tuple[str, str, Callable[[Path], None]]] = {
         lambda p: hostile.xlsx_repeated_string(p, 100_000, 200_000)),
     "xlsx_5m_number_cells": (
         "referrals", "numbers.xlsx", lambda p: hostile.xlsx_number_grid(p, 250_000, 20)),
+    "xlsx_styles_2m": ("referrals", "styles.xlsx", lambda p: hostile.xlsx_styles(p, 2_000_000)),
     "xlsx_400k_parts": ("referrals", "parts.xlsx", lambda p: hostile.xlsx_many_parts(p, 400_000)),
     "xlsx_entities": ("referrals", "entities.xlsx", hostile.xlsx_entities),
     "xlsx_sparse_grid": ("referrals", "sparse.xlsx", hostile.xlsx_sparse),

@@ -218,6 +218,10 @@ def xml_entities_xlsx(dest: Path) -> None:
     hostile.xlsx_entities(dest)
 
 
+def many_styles_xlsx(dest: Path) -> None:
+    hostile.xlsx_styles(dest, 400_000)
+
+
 def many_parts_xlsx(dest: Path) -> None:
     hostile.xlsx_many_parts(dest, 20_000)
 
@@ -277,7 +281,8 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
         lsoa_bng_labelled_4326_geojson,
         lsoa_invalid_polygon_geojson, lsoa_other_authority_geojson,
         shared_string_bomb_xlsx, sheet_zip_bomb_xlsx, long_text_cell_xlsx, long_inline_text_xlsx,
-        xml_entities_xlsx, many_parts_xlsx, sparse_grid_xlsx, one_text_many_cells_xlsx,
+        xml_entities_xlsx, many_styles_xlsx, many_parts_xlsx, sparse_grid_xlsx,
+        one_text_many_cells_xlsx,
         long_field_csv, long_field_multiline_csv, long_field_in_sample_csv, nul_after_64k_csv,
         wards_latlon_swapped_geojson, lsoa_latlon_swapped_geojson, wards_bng_labelled_3857_gpkg,
         postcodes_swapped_csv,

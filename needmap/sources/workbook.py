@@ -9,8 +9,10 @@ holding one 1 GB shared string took 4.1 GB of memory to read; a 2 GB one ended i
 overflow. Hence, before openpyxl sees the file:
 
 - at most ``MAX_PARTS`` parts, counted from the zip's end record before ``zipfile`` lists them;
-- the parts together may inflate to at most ``MAX_INFLATED_BYTES`` and the shared strings to at
-  most ``MAX_SHARED_STRINGS_BYTES``;
+- the parts together may inflate to at most ``MAX_INFLATED_BYTES``, the shared strings to at
+  most ``MAX_SHARED_STRINGS_BYTES``, and the other XML parts (styles, workbook, relationships),
+  which openpyxl parses whole into objects, to ``MAX_OTHER_XML_BYTES`` together (a 20 MB style
+  sheet took 346 MB and 11 s to load; a real one is well under 1 MB);
 - no part larger than 1 MB may inflate more than ``MAX_RATIO`` times (Apache POI's
   ``ZipSecureFile`` uses the same 1:100 floor; the XML of real exports inflates 5 to 20 times);
 - only stored and deflated parts (what Excel writes; bzip2 and LZMA parts inflate unbounded in
@@ -39,6 +41,7 @@ from needmap.errors import InputError
 MAX_FIELD_CHARS = 131_072
 MAX_INFLATED_BYTES = 500_000_000
 MAX_SHARED_STRINGS_BYTES = 100_000_000
+MAX_OTHER_XML_BYTES = 20_000_000
 MAX_RATIO = 100
 MAX_PARTS = 10_000
 #: The end-of-central-directory record is 22 bytes plus a comment of up to 65,535.
@@ -49,6 +52,7 @@ _CHUNK = 1 << 20
 _XML_BYTES_PER_CHAR = 6
 _SHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 _SHARED = "xl/sharedStrings.xml"
+_OTHER_XML = re.compile(r"\.(xml|rels)$", re.IGNORECASE)
 _CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+[0-9]+)"')
 _MB = 1e6
 
@@ -81,6 +85,14 @@ def check_workbook(path: Path) -> None:
         infos = archive.infolist()
         for info in infos:
             _check_part(path, info)
+        other = sum(i.file_size for i in infos if _OTHER_XML.search(i.filename)
+                    and i.filename != _SHARED and not _SHEET.match(i.filename))
+        if other > MAX_OTHER_XML_BYTES:
+            raise InputError(
+                f"{path}: the workbook's other XML parts (styles, workbook, relationships) "
+                f"inflate to {other / _MB:,.0f} MB, over the {MAX_OTHER_XML_BYTES / _MB:,.0f} MB "
+                f"limit; openpyxl reads them whole, at some 16 bytes of memory a byte. {_FIX_CSV}"
+            )
         total = sum(i.file_size for i in infos)
         if total > MAX_INFLATED_BYTES:
             raise InputError(
