@@ -257,17 +257,24 @@ def count_cells(
     """Every (level, area, period, measure) cell: true count and cell keys, zeros included.
 
     One ``bincount`` per level and measure on the group number ``area * n_periods + period``
-    (pandas groupbys cost seconds on a million records); distinct families are distinct
-    ``(group, family)`` integer pairs found by hashing.
+    (pandas groupbys cost seconds on a million records). Distinct families: the distinct
+    ``(group, family)`` integer pairs are found once per level (``np.unique``), and a subset
+    (priority families, a service) keeps the pairs with at least one row in it. Codes are stored
+    as categoricals: a national snapshot has millions of cells.
     """
     n_p = len(periods)
+    levels = list(areas)
+    all_codes = pd.Index(np.concatenate([areas[lv].to_numpy(dtype=object) for lv in levels]))
+    offsets = np.cumsum([0] + [len(areas[lv]) for lv in levels[:-1]])
+    member = {"ref": _memberships(ref["referral_date"], periods),
+              "eng": _memberships(eng["engagement_date"], periods)}
     frames = []
-    for level, index in areas.items():
+    for level, offset in zip(levels, offsets, strict=True):
+        index = areas[level]
         n_groups = len(index) * n_p
         for kind, table, measures in (("ref", ref, REFERRAL_MEASURES),
                                       ("eng", eng, FAMILY_MEASURES)):
-            date_col = "referral_date" if kind == "ref" else "engagement_date"
-            rows, pidx = _memberships(table[date_col], periods)
+            rows, pidx = member[kind]
             area = _area_index(table, level, index)[rows]
             keep = area >= 0
             rows, pidx, area = rows[keep], pidx[keep], area[keep]
@@ -275,47 +282,38 @@ def count_cells(
             masks = _referral_masks(table) if kind == "ref" else _family_masks(table)
             key_a = _column(table, "key")[rows]
             key_b = _column(table, "key_b")[rows]
+            if kind == "eng":
+                fam = table["family_id"].to_numpy(dtype=np.int64)[rows]
+                base = int(fam.max()) + 1 if len(fam) else 1
+                pairs, first, inverse = np.unique(gid * base + fam, return_index=True,
+                                                  return_inverse=True)
+                pair_group = pairs // base
             for measure in measures:
                 m = masks[measure][rows]
                 if kind == "ref":
-                    g = gid[m]
-                    count = np.bincount(g, minlength=n_groups)
-                    ka = np.bincount(g, weights=key_a[m], minlength=n_groups)
-                    kb = np.bincount(g, weights=key_b[m], minlength=n_groups)
+                    g, wa, wb = gid[m], key_a[m], key_b[m]
                 else:
-                    fam = table["family_id"].to_numpy(dtype=np.int64)[rows][m]
-                    base = int(table["family_id"].max()) + 1 if len(table) else 1
-                    pairs = pd.unique(gid[m] * base + fam)
-                    g, first = pairs // base, _first_rows(pairs, gid[m] * base + fam)
-                    count = np.bincount(g, minlength=n_groups)
-                    ka = np.bincount(g, weights=key_a[m][first], minlength=n_groups)
-                    kb = np.bincount(g, weights=key_b[m][first], minlength=n_groups)
-                frames.append(_cell_frame(level, index, periods, measure, count, ka, kb))
+                    hit = np.bincount(inverse, weights=m, minlength=len(pairs)) > 0
+                    g, wa, wb = pair_group[hit], key_a[first[hit]], key_b[first[hit]]
+                count = np.bincount(g, minlength=n_groups)
+                ka = np.bincount(g, weights=wa, minlength=n_groups)
+                kb = np.bincount(g, weights=wb, minlength=n_groups)
+                frames.append(pd.DataFrame({
+                    "level": level,
+                    "area_code": np.repeat(np.arange(len(index)) + offset, n_p),
+                    "period": np.tile(np.arange(n_p), len(index)),
+                    "measure": measure,
+                    "count": count.astype(np.int64),
+                    "key": np.rint(ka).astype(np.int64) % KEY_RANGE,
+                    "key_b": np.rint(kb).astype(np.int64) % KEY_RANGE,
+                }))
     out = pd.concat(frames, ignore_index=True)
-    for col in ("level", "period", "measure"):
+    out["area_code"] = pd.Categorical.from_codes(out["area_code"].to_numpy(), all_codes)
+    out["period"] = pd.Categorical.from_codes(out["period"].to_numpy(),
+                                              periods["period"].astype(str).tolist())
+    for col in ("level", "measure"):
         out[col] = out[col].astype("category")
     return out
-
-
-def _first_rows(pairs: np.ndarray, all_pairs: np.ndarray) -> np.ndarray:
-    """Position in ``all_pairs`` of a row of each distinct pair (keys are per family)."""
-    order = np.argsort(all_pairs, kind="stable")
-    sorted_pairs = all_pairs[order]
-    return order[np.searchsorted(sorted_pairs, pairs)]
-
-
-def _cell_frame(level: str, index: pd.Index, periods: pd.DataFrame, measure: str,
-                count: np.ndarray, ka: np.ndarray, kb: np.ndarray) -> pd.DataFrame:
-    n_p = len(periods)
-    return pd.DataFrame({
-        "level": level,
-        "area_code": np.repeat(index.to_numpy(dtype=object), n_p),
-        "period": np.tile(periods["period"].to_numpy(dtype=object), len(index)),
-        "measure": measure,
-        "count": count.astype(np.int64),
-        "key": np.rint(ka).astype(np.int64) % KEY_RANGE,
-        "key_b": np.rint(kb).astype(np.int64) % KEY_RANGE,
-    })
 
 
 def _column(table: pd.DataFrame, name: str) -> np.ndarray:

@@ -22,6 +22,7 @@ from needmap.config import Config
 from needmap.disclosure import NOISE, load_key, protect, record_keys
 from needmap.errors import InputError, NeedmapWarning
 from needmap.indicators import Indicators, build_indicators
+from needmap.locking import check_output_folder
 from needmap.radar import radar_flags
 from needmap.snapshot import (
     latest_manifest,
@@ -127,7 +128,7 @@ def load_geography(
     step("lookup")
     lookup = lsoa_to_ward(config.lookup, lsoa, wards)
     step("postcodes")
-    postcodes = read_postcodes(config.postcodes) if config.postcodes else None
+    postcodes = read_postcodes(config.postcodes, area=wards) if config.postcodes else None
     change = (
         read_ward_change(config.deprivation_previous,
                          dep[dep["lsoa_code"].isin(lsoa["lsoa_code"])], lookup)
@@ -177,6 +178,7 @@ def refresh(
     nothing is written and the result says ``up_to_date`` (``force`` writes one anyway).
     """
     step = progress or (lambda name: None)
+    check_output_folder(config.output.folder)  # before the work, not after it
     caught: list[str] = []
     fingerprint = _fingerprint(config, start or config.period.start, end or config.period.end)
     if not force:

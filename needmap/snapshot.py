@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from needmap.errors import SnapshotError
+from needmap.locking import snapshot_lock
 
 MANIFEST = "manifest.json"
 LATEST = "LATEST"
@@ -201,8 +202,23 @@ def write_snapshot(
 
     ``tables`` maps names of :data:`FILES` to frames (GeoDataFrames are written as GeoParquet).
     Refuses (``SnapshotError``) to replace a snapshot covering a later period unless ``force``.
+    The check and the write happen under the folder's lock, so concurrent refreshes cannot
+    interleave them.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    with snapshot_lock(folder):
+        return _write_snapshot(folder, tables, manifest, period_start=period_start,
+                               period_end=period_end, force=force)
+
+
+def _write_snapshot(
+    folder: Path,
+    tables: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    *,
+    period_start: dt.date,
+    period_end: dt.date,
+    force: bool,
+) -> Path:
     current = latest_manifest(folder)
     end = period_end.isoformat()
     if current and not force and str(current.get("period_end", "")) > end:

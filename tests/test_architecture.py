@@ -15,6 +15,7 @@ PACKAGE = ROOT / "needmap"
 LAYERS = {
     "needmap.errors": 0,
     "needmap.config": 0,
+    "needmap.locking": 0,
     "needmap.sources": 1,
     "needmap.stats": 2,
     "needmap.indicators": 2,

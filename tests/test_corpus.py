@@ -29,6 +29,7 @@ import pytest
 import shapely
 
 from needmap.sources import reference
+from tests import hostile
 from tests.conftest import ROOT, write_config
 
 pytestmark = pytest.mark.slow
@@ -199,6 +200,80 @@ def lsoa_other_authority_geojson(dest: Path) -> None:
     bolton.assign(lsoa21nm=bolton["lsoa21cd"]).to_crs("EPSG:4326").to_file(dest)
 
 
+# --- hostile files (issue 11): bombs, huge values, binary and mixed text, misplaced geography ----
+
+def shared_string_bomb_xlsx(dest: Path) -> None:
+    hostile.xlsx_long_shared_string(dest, 150_000_000)  # a 150 KB file
+
+
+def sheet_zip_bomb_xlsx(dest: Path) -> None:
+    hostile.xlsx_sheet_padding(dest, 200_000_000)
+
+
+def long_text_cell_xlsx(dest: Path) -> None:
+    hostile.xlsx_long_shared_string(dest, 1_000_000, row=7, column=3, random=True)
+
+
+def long_inline_text_xlsx(dest: Path) -> None:
+    hostile.xlsx_long_inline_string(dest, 200_000)
+
+
+def xml_entities_xlsx(dest: Path) -> None:
+    hostile.xlsx_entities(dest)
+
+
+def many_styles_xlsx(dest: Path) -> None:
+    hostile.xlsx_styles(dest, 400_000)
+
+
+def many_parts_xlsx(dest: Path) -> None:
+    hostile.xlsx_many_parts(dest, 20_000)
+
+
+def sparse_grid_xlsx(dest: Path) -> None:
+    hostile.xlsx_sparse(dest)
+
+
+def one_text_many_cells_xlsx(dest: Path) -> None:
+    hostile.xlsx_repeated_string(dest, 100_000, 2_000)
+
+
+def long_field_csv(dest: Path) -> None:
+    hostile.csv_long_field(dest, 200_000)
+
+
+def long_field_multiline_csv(dest: Path) -> None:
+    lines = _good_rows()
+    lines[2][1] = '"' + "\n".join(["P" * 1000] * 140) + '"'
+    dest.write_text("\n".join(",".join(r) for r in lines) + "\n", encoding="utf-8")
+
+
+def long_field_in_sample_csv(dest: Path) -> None:
+    lines = _good_rows()
+    lines[2][1] = '"' + "\n".join(["P" * 10_000] * 15) + '"'
+    dest.write_text("\n".join(";".join(r) for r in lines) + "\n", encoding="utf-8")
+
+
+def nul_after_64k_csv(dest: Path) -> None:
+    hostile.csv_nul_late(dest)
+
+
+def wards_latlon_swapped_geojson(dest: Path) -> None:
+    hostile.wards_latlon_swapped(dest)
+
+
+def lsoa_latlon_swapped_geojson(dest: Path) -> None:
+    hostile.lsoa_latlon_swapped(dest)
+
+
+def wards_bng_labelled_3857_gpkg(dest: Path) -> None:
+    hostile.wards_wrong_crs(dest)
+
+
+def postcodes_swapped_csv(dest: Path) -> None:
+    hostile.postcodes_swapped(dest)
+
+
 GENERATORS: dict[str, Callable[[Path], None]] = {
     f.__name__.replace("_xlsx", ".xlsx").replace("_csv", ".csv").replace("_shp", ".shp")
     .replace("_gpkg", ".gpkg").replace("_geojson", ".geojson"): f
@@ -209,6 +284,12 @@ GENERATORS: dict[str, Callable[[Path], None]] = {
         wards_lonlat_labelled_27700_gpkg, wards_duplicate_codes_geojson,
         lsoa_bng_labelled_4326_geojson,
         lsoa_invalid_polygon_geojson, lsoa_other_authority_geojson,
+        shared_string_bomb_xlsx, sheet_zip_bomb_xlsx, long_text_cell_xlsx, long_inline_text_xlsx,
+        xml_entities_xlsx, many_styles_xlsx, many_parts_xlsx, sparse_grid_xlsx,
+        one_text_many_cells_xlsx,
+        long_field_csv, long_field_multiline_csv, long_field_in_sample_csv, nul_after_64k_csv,
+        wards_latlon_swapped_geojson, lsoa_latlon_swapped_geojson, wards_bng_labelled_3857_gpkg,
+        postcodes_swapped_csv,
     )
 }
 

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -103,14 +104,16 @@ def read_boundaries(
         crs=gdf.crs,
     )
     _check_coordinates(out, path)
-    if out.crs.to_epsg() != 27700:
-        out = out.to_crs(BNG)
     empty = out.geometry.is_empty | out.geometry.isna()
     if empty.any():
         raise InputError(
             f"{path}: {int(empty.sum())} feature(s) have no geometry, e.g. "
             f"{out.loc[empty, f'{level}_code'].iloc[0]}. Fix or remove them."
         )
+    source = out
+    if out.crs.to_epsg() != 27700:
+        out = out.to_crs(BNG)
+    _check_in_england(out, source, path, f"{level}_code")
     invalid = ~out.geometry.is_valid
     if invalid.any():
         warnings.warn(
@@ -159,6 +162,73 @@ def _check_coordinates(gdf: gpd.GeoDataFrame, path: Path) -> None:
             f"says its CRS is {name}, a grid in metres. Set its CRS to EPSG:4326 (e.g. ogr2ogr "
             "-a_srs EPSG:4326) and try again."
         )
+
+
+#: England's extent in British National Grid metres, with a margin of about 15 km: the national
+#: LSOA 2011 boundaries reach x 85,676 to 655,606 and y 7,054 to 657,534 (Scilly to Berwick).
+ENGLAND_BNG = (70_000.0, 0.0, 670_000.0, 670_000.0)
+#: The same in longitude and latitude (degrees), to tell swapped axes from a wrong CRS.
+_ENGLAND_LONLAT = (-7.0, 49.5, 2.5, 56.0)
+
+
+def outside_england(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where a point (EPSG:27700) lies outside England's extent, or is not a number."""
+    xmin, ymin, xmax, ymax = ENGLAND_BNG
+    with np.errstate(invalid="ignore"):
+        return ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+
+
+def _inside(bounds: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    xmin, ymin, xmax, ymax = bounds
+    return bool(box[0] <= xmin and xmax <= box[2] and box[1] <= ymin and ymax <= box[3])
+
+
+def _check_in_england(gdf: gpd.GeoDataFrame, source: gpd.GeoDataFrame, path: Path,
+                      code: str) -> None:
+    """Every feature must touch England's extent once in EPSG:27700.
+
+    Coordinates that fit the declared CRS can still be wrong: latitude and longitude swapped put
+    Oldham's wards at E 7.86 M, N -5.9 M; metres labelled with another projected CRS land
+    anywhere. ``source`` is the same features before reprojection, to say which mistake it was.
+    """
+    b = gdf.geometry.bounds.to_numpy()
+    xmin, ymin, xmax, ymax = ENGLAND_BNG
+    with np.errstate(invalid="ignore"):
+        away = ~((b[:, 2] >= xmin) & (b[:, 0] <= xmax) & (b[:, 3] >= ymin) & (b[:, 1] <= ymax))
+    if not away.any():
+        return
+    i = int(np.flatnonzero(away)[0])
+    found = b[i]
+    raw = source.geometry.iloc[[i]].total_bounds
+    crs = source.crs
+    if crs.is_geographic and _inside(raw[[1, 0, 3, 2]], _ENGLAND_LONLAT):
+        why = (
+            f"latitude and longitude look swapped (x runs {raw[0]:.3f} to {raw[2]:.3f}, y "
+            f"{raw[1]:.3f} to {raw[3]:.3f}). Export it again with x = longitude, y = latitude"
+        )
+    elif _inside(raw, ENGLAND_BNG):
+        why = (
+            f"the file says its CRS is {crs.to_string()}, but its coordinates (x {raw[0]:,.0f} to "
+            f"{raw[2]:,.0f}, y {raw[1]:,.0f} to {raw[3]:,.0f}) look like British National Grid "
+            "metres: it has the wrong CRS. Set it to EPSG:27700 (e.g. ogr2ogr -a_srs EPSG:27700)"
+        )
+    elif _inside(raw, _ENGLAND_LONLAT):
+        why = (
+            f"the file says its CRS is {crs.to_string()}, but its coordinates (x {raw[0]:.3f} to "
+            f"{raw[2]:.3f}, y {raw[1]:.3f} to {raw[3]:.3f}) look like longitude and latitude: "
+            "it has the wrong CRS. Set it to EPSG:4326 (e.g. ogr2ogr -a_srs EPSG:4326)"
+        )
+    else:
+        why = (
+            f"the file has no CRS or the wrong CRS (it says {crs.to_string()}). Save it with the "
+            "CRS its coordinates are in (EPSG:27700 British National Grid, or EPSG:4326)"
+        )
+    raise InputError(
+        f"{path}: feature {i + 1} ({gdf[code].iloc[i]}) lands outside England in British "
+        f"National Grid (x {found[0]:,.0f} to {found[2]:,.0f}, y {found[1]:,.0f} to "
+        f"{found[3]:,.0f}; England lies within x {xmin:,.0f} to {xmax:,.0f}, y {ymin:,.0f} to "
+        f"{ymax:,.0f}): {why}."
+    )
 
 
 def authority_outline(wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

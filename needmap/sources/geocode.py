@@ -21,7 +21,7 @@ import shapely
 
 from needmap.config import PostcodeSource
 from needmap.errors import InputError
-from needmap.sources.boundaries import GSS
+from needmap.sources.boundaries import ENGLAND_BNG, GSS, outside_england
 from needmap.sources.records import FROM_HISTORY, reject
 from needmap.sources.tables import ROW, numeric_column, read_table, require_columns, to_float
 
@@ -39,12 +39,15 @@ def normalise_postcode(values: pd.Series) -> pd.Series:
     return spaced.where(spaced.str.match(_POSTCODE).fillna(False).astype(bool))
 
 
-def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
+def read_postcodes(source: PostcodeSource, *, area: gpd.GeoDataFrame | None = None
+                   ) -> pd.DataFrame:
     """Postcode -> easting, northing (EPSG:27700) table, one row per normalised postcode.
 
     With ``lsoa_column`` the table also carries each postcode's LSOA (``lsoa_code``), which then
     places a record instead of its point: a postcode table cut with the true boundaries knows
-    the LSOA better than a generalised polygon does near an edge.
+    the LSOA better than a generalised polygon does near an edge. Most points must lie in
+    England, and when ``area`` (the authority's wards) is given, some within its bounding box:
+    otherwise no record could be placed, and the error would blame them.
     """
     path = source.path
     df = read_table(path)
@@ -64,13 +67,53 @@ def read_postcodes(source: PostcodeSource) -> pd.DataFrame:
                                        required=False).to_numpy(),
         }
     )
-    out = out.dropna().drop_duplicates("postcode")
     if source.lsoa_column:
         codes = df[source.lsoa_column].astype("string").str.strip().str.upper()
         out["lsoa_code"] = codes.reindex(out.index).replace("", pd.NA).to_numpy()
+    keep = out[["postcode", "easting", "northing"]].notna().all(axis=1).to_numpy()
+    out = out[keep]
     if out.empty:
         raise InputError(f"{path}: no usable postcode with coordinates. Check the column mapping.")
-    return out.set_index("postcode")
+    _check_points(out, df[ROW].to_numpy()[keep], path, source, area)
+    return out.drop_duplicates("postcode").set_index("postcode")
+
+
+def _check_points(points: pd.DataFrame, rows: np.ndarray, path: Path, source: PostcodeSource,
+                  area: gpd.GeoDataFrame | None) -> None:
+    x, y = points["easting"].to_numpy(), points["northing"].to_numpy()
+    columns = f"columns '{source.easting_column}', '{source.northing_column}'"
+    swapped = (f"eastings and northings look swapped. Point easting_column at "
+               f"'{source.northing_column}' and northing_column at '{source.easting_column}'")
+    away = outside_england(x, y)
+    if away.mean() > 0.5:  # a national file may hold Scotland too
+        i = int(np.flatnonzero(away)[0])
+        why = swapped if outside_england(y, x).mean() <= 0.5 else (
+            "they are not British National Grid metres (EPSG:27700). Point the columns at the "
+            "grid references, or convert them")
+        raise InputError(
+            f"{path}, row {rows[i]}, {columns}: {int(away.sum()):,} of {len(x):,} postcodes lie "
+            f"outside England (here {x[i]:,.0f}, {y[i]:,.0f}; England lies within eastings "
+            f"{ENGLAND_BNG[0]:,.0f} to {ENGLAND_BNG[2]:,.0f}, northings {ENGLAND_BNG[1]:,.0f} to "
+            f"{ENGLAND_BNG[3]:,.0f}): {why}."
+        )
+    if area is None:
+        return
+    xmin, ymin, xmax, ymax = area.total_bounds
+
+    def within(a: np.ndarray, b: np.ndarray) -> int:
+        return int(((a >= xmin) & (a <= xmax) & (b >= ymin) & (b <= ymax)).sum())
+
+    # Swapped columns put few points in the authority and would put most of them there; a
+    # national table puts only the authority's share there, swapped or not.
+    inside, flipped = within(x, y), within(y, x)
+    if flipped > max(inside, len(x) // 2) or inside == 0:
+        why = swapped if flipped > max(inside, len(x) // 2) else (
+            "the table covers another area. Use a postcode table that covers the authority")
+        raise InputError(
+            f"{path}, {columns}: {inside:,} of its {len(x):,} postcodes lie within the bounds "
+            f"of the authority's wards (eastings {xmin:,.0f} to {xmax:,.0f}, northings "
+            f"{ymin:,.0f} to {ymax:,.0f}; row {rows[0]} is at {x[0]:,.0f}, {y[0]:,.0f}): {why}."
+        )
 
 
 def area_index(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
