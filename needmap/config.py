@@ -238,10 +238,10 @@ class RadarSettings:
     """
 
     method: Literal["poisson", "indirect"] = "poisson"
-    need: Literal["idaci", "imd"] = "idaci"
     bands: int = 5
     high_need_bands: int = 2
     edge_bands: int = 1
+    need: Literal["idaci", "imd"] = "idaci"
     fdr: float = 0.2
     strong_fdr: float = 0.05
     watch_level: float = 0.95

@@ -109,7 +109,7 @@ def test_spread_between_areas_is_estimated(oldham):
 
 def test_planted_areas_do_not_drag_down_expected_counts(oldham):
     robust, plain = [], []
-    for seed in range(3):
+    for seed in range(6):
         counts, planted, sim = draw(oldham, seed, planted=10, reach=(0.2, 0.4))
         truth = sim.areas["engagement_expected"].to_numpy()
         fitted = RadarModel().fit(oldham, counts)
@@ -121,8 +121,10 @@ def test_planted_areas_do_not_drag_down_expected_counts(oldham):
         assert (fitted.responsibility_[planted] > 0.5).sum() >= 7
         assert (fitted.responsibility_[~planted] > 0.5).sum() <= 2
         assert 0.2 < fitted.reach_ < 0.45
-    assert abs(np.mean(robust) - 1) < 0.04
-    assert np.mean(plain) < np.mean(robust) - 0.04
+    # Each seed's spline carries its own sampling error (0.93-1.05 here); on average the planted
+    # areas' expectation is right, where fitting through them lost 10-20%.
+    assert abs(np.mean(robust) - 1) < 0.03
+    assert np.mean(plain) < np.mean(robust) - 0.08
 
 
 # -- flags --------------------------------------------------------------------------------------
@@ -145,14 +147,17 @@ def test_flag_limits_are_where_the_decision_changes(oldham):
     model = RadarModel().fit(oldham, counts)
     e = model.expected_
     evidence = model.evidence(oldham, counts)
-    lower = model.limits(e, model.need_groups(oldham))["lower_limit"]
+    groups = model.need_groups(oldham)
+    lower = model.limits(e, groups)["lower_limit"]
     below = counts.to_numpy() / e < lower
     candidates = evidence["enough"].to_numpy() & ~counts.between(1, 5).to_numpy()
-    np.testing.assert_array_equal(below[candidates], evidence["low_flag"].to_numpy()[candidates])
+    # An area on the soft edge is flagged at its own, stricter limit; the rest at the flag limit.
+    decided = np.where(groups == "edge", evidence["low_strong"], evidence["low_flag"])
+    np.testing.assert_array_equal(below[candidates], decided[candidates])
     assert evidence["low_flag"].sum() >= 3
     # Strong evidence is a subset of a flag's; the flag limit sits above the strong one.
     assert not (evidence["low_strong"] & ~evidence["low_flag"]).any()
-    assert np.all(model.limits(e)["lower_limit_strong"] <= lower + 1e-12)
+    assert np.all(model.limits(e, groups)["lower_limit_strong"] <= lower + 1e-12)
 
 
 def test_every_class_follows_the_decision_table(oldham):
@@ -209,7 +214,7 @@ def test_soft_edge_area_with_a_large_shortfall_is_flagged_and_says_so(oldham):
     row = by_code(flags(oldham, counts), oldham).iloc[big]
     assert row["flag"] == radar.FLAG_OFF_RADAR
     assert "just outside Oldham's two most deprived fifths" in row["reason"]
-    assert "strong-evidence limit, which an area just outside" in row["reason"]
+    assert "below the stricter limit for areas just outside the high-need bands" in row["reason"]
 
 
 def test_low_need_area_with_a_shortfall_is_watch_not_off_the_radar(oldham):
@@ -355,7 +360,10 @@ def test_funnel_data_reads_published_columns(oldham):
     assert len(points) == shown.sum()
     assert set(curves["line"]) == {"flag limit", "strong-evidence limit", "95% limit"}
     lower = curves[(curves["line"] == "flag limit") & (curves["side"] == "lower")]
-    assert lower["expected"].is_monotonic_increasing and len(lower) == len(out)
+    assert lower["expected"].is_monotonic_increasing
+    assert len(lower) == (out["need_group"] == "high").sum()
+    funnel = curves[(curves["line"] == "95% limit") & (curves["side"] == "lower")]
+    assert len(funnel) == len(out)
 
 
 def test_flags_table_shim_hides_small_counts(demo_snapshot):

@@ -32,7 +32,7 @@ __all__ = [
 
 OUTPUT_COLUMNS = [
     "area_code", "area_name", "level", "kind", "need", "need_pctile", "need_band",
-    "need_band_label", "children", "expected", "observed", "ratio", "ratio_lower",
+    "need_band_label", "need_group", "children", "expected", "observed", "ratio", "ratio_lower",
     "ratio_upper", "lower_limit", "upper_limit", "lower_limit_strong", "lower_limit_95",
     "upper_limit_95", "flag", "certainty", "reason",
 ]  # fmt: skip
@@ -151,6 +151,7 @@ def radar_result(
             "need_pctile": np.round(pctile, 1),
             "need_band": band,
             "need_band_label": band_text,
+            "need_group": group,
             "children": areas["children"].to_numpy(),
             "expected": e_shown,
             "observed": pd.array(observed, dtype="Int64") if whole else observed,
@@ -183,20 +184,26 @@ def radar_result(
 def funnel_data(full: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Points (areas with a shown ratio) and limit curves for a funnel plot of O/E against E.
 
-    Reads only published columns. The curves run through each area's own limits, sorted by
-    expected count, so they are exact for the spread the model estimated.
+    Reads only published columns. The curves run through the areas' own limits, sorted by
+    expected count, so they are exact for the spread the model estimated; the lower flag and
+    strong-evidence curves are the high-need areas'.
     """
     pts = full[pd.to_numeric(full["ratio"], errors="coerce").notna()].copy()
     pts["ratio"] = pd.to_numeric(pts["ratio"])
     limits = full.sort_values("expected")
+    # The flag limits drawn are the high-need areas' (an area on the soft edge or outside high
+    # need is judged at its own limit, which its row carries); the 95% funnel holds for all.
+    high = limits[limits["need_group"] == "high"] if "need_group" in limits else limits
     curves = []
-    for col, label in (("lower_limit", "flag limit"), ("upper_limit", "flag limit"),
-                       ("lower_limit_strong", "strong-evidence limit"),
-                       ("lower_limit_95", "95% limit"), ("upper_limit_95", "95% limit")):
-        if col in limits:
+    for col, label, rows in (("lower_limit", "flag limit", high),
+                             ("upper_limit", "flag limit", limits),
+                             ("lower_limit_strong", "strong-evidence limit", high),
+                             ("lower_limit_95", "95% limit", limits),
+                             ("upper_limit_95", "95% limit", limits)):
+        if col in rows:
             curves.append(pd.DataFrame({
-                "expected": limits["expected"].to_numpy(),
-                "limit": pd.to_numeric(limits[col], errors="coerce").to_numpy(),
+                "expected": rows["expected"].to_numpy(),
+                "limit": pd.to_numeric(rows[col], errors="coerce").to_numpy(),
                 "line": label, "side": "lower" if col.startswith("lower") else "upper",
             }))  # fmt: skip
     if not curves:

@@ -119,6 +119,10 @@ class RadarModel:
         Each area's final weight in the rates (1 = an ordinary area at full weight).
     flag_cutoff_, strong_cutoff_, excess_cutoff_, watch_cutoff_ : float
         p-value cut-offs: flag limit, strong-evidence limit, excess limit, watch (funnel) limit.
+    edge_cutoff_ : float
+        p-value cut-off for the soft edge: Benjamini-Hochberg at ``strong_fdr`` over its areas.
+    n_edge_ : int
+        Areas in the soft edge's family.
     n_tested_ : int
         Areas in the false-discovery family of the shortfall test.
     n_iter_ : int
@@ -251,6 +255,11 @@ class RadarModel:
         self.n_tested_ = int(family.sum())
         self.flag_cutoff_ = stats.bh_cutoff(low[family], settings.fdr)
         self.strong_cutoff_ = stats.bh_cutoff(low[family], settings.strong_fdr)
+        # The soft edge is its own family at the strict rate: with no real shortfall there,
+        # fewer than 1 authority in 20 sees an edge flag by chance.
+        edge = enough & (group == "edge")
+        self.n_edge_ = int(edge.sum())
+        self.edge_cutoff_ = stats.bh_cutoff(low[edge], settings.strong_fdr) if edge.any() else 0.0
         self.excess_cutoff_ = stats.bh_cutoff(high[enough], settings.fdr)
         self.watch_cutoff_ = (1.0 - settings.watch_level) / 2.0
         return self
@@ -408,9 +417,10 @@ class RadarModel:
     ) -> dict[str, np.ndarray]:
         """Funnel limits for the ratio ``O / E`` at each expected count.
 
-        The shortfall limits of a high-need area (``groups``, from :meth:`need_groups`; all
-        high-need when omitted) also hold the count where the mixture makes it more likely off
-        the radar than not.
+        With ``groups`` (from :meth:`need_groups`), a high-need area's shortfall limits also hold
+        the count where the mixture makes it more likely off the radar than not, and an area on
+        the soft edge has the edge's limit as both its flag and strong-evidence limit. Without,
+        every area gets the high-need limits from the p-values alone.
 
         Returns
         -------
@@ -427,11 +437,18 @@ class RadarModel:
             return stats.ratio_limit(e, p, tau2=self.tau2_, side=side)
 
         likely = self._posterior_limit(e)
+        flag = limit(self.flag_cutoff_, "lower")
+        strong = limit(self.strong_cutoff_, "lower")
         if groups is not None:
-            likely = np.where(np.asarray(groups) == "high", likely, np.inf)
+            groups = np.asarray(groups)
+            likely = np.where(groups == "high", likely, np.inf)
+            # An area on the soft edge is flagged at the edge's own, stricter limit.
+            edge = limit(self.edge_cutoff_, "lower")
+            flag = np.where(groups == "edge", edge, flag)
+            strong = np.where(groups == "edge", edge, strong)
         return {
-            "lower_limit": np.fmin(limit(self.flag_cutoff_, "lower"), likely),
-            "lower_limit_strong": np.fmin(limit(self.strong_cutoff_, "lower"), likely),
+            "lower_limit": np.fmin(flag, likely),
+            "lower_limit_strong": np.fmin(strong, likely),
             "lower_limit_95": limit(self.watch_cutoff_, "lower"),
             "upper_limit_95": limit(self.watch_cutoff_, "upper"),
             "upper_limit": limit(self.excess_cutoff_, "upper"),
@@ -477,8 +494,8 @@ class RadarModel:
         -------
         pandas.DataFrame
             One row per area (index of ``areas``) with ``need_group`` and the booleans the
-            decision table reads: ``enough``, ``low_strong``, ``low_flag``, ``low_watch``,
-            ``high_flag``, ``high_watch``.
+            decision table reads: ``enough``, ``low_strong`` (for the soft edge: beyond its own
+            limit), ``low_flag``, ``low_watch``, ``high_flag``, ``high_watch``.
         """
         self._check_fitted()
         settings = self._settings()
@@ -500,7 +517,9 @@ class RadarModel:
             {
                 "need_group": group,
                 "enough": enough,
-                "low_strong": enough & (low <= self.strong_cutoff_) & likely,
+                "low_strong": enough & likely & (
+                    low <= np.where(group == "edge", self.edge_cutoff_, self.strong_cutoff_)
+                ),
                 "low_flag": enough & (low <= self.flag_cutoff_) & likely,
                 "low_watch": enough & (low <= self.watch_cutoff_),
                 "high_flag": enough & (high <= self.excess_cutoff_),

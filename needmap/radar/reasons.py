@@ -146,10 +146,10 @@ def _evidence_words(key: str, settings: RadarSettings, high_words: str) -> str:
         "too_few": "too few to judge",
         "strong": "below the strong-evidence limit",
         "moderate": f"below the flag limit (false discovery rate {fdr})",
-        "edge_strong": "below the strong-evidence limit, which an area just outside the "
-        "high-need bands needs to be flagged",
-        "edge_moderate": "below the flag limit, but need is just outside the high-need bands, "
-        "where a flag needs strong evidence: on watch",
+        "edge_strong": "below the stricter limit for areas just outside the high-need bands "
+        f"(false discovery rate {settings.strong_fdr * 100:g}% among them)",
+        "edge_moderate": "below the flag limit for high-need areas but not the stricter one for "
+        "areas just outside them: on watch",
         "low_need": f"below the flag limit, but need is outside {high_words}: on watch, not "
         "flagged",
         "weak_shortfall": f"below the {watch} funnel limit but above the flag limit",
