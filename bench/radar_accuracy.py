@@ -10,7 +10,9 @@ planted off-the-radar areas, and the radar is scored against the truth at LSOA a
   disclosure layer is not this script's subject): counts from 1 to 5 become "c" with a stand-in
   of 3, other non-zero counts get cell-key-like noise of -2..+2 (probabilities .05, .15, .6,
   .15, .05) that never brings them down to 5 or below.
-- **naive**: top need quintile and bottom engagement-rate quintile (``naive_flags``).
+- **naive**: top need quintile and bottom engagement-rate quintile (``naive_flags``), on the
+  true counts. "Beaten at equal or better precision" means more recall, and our own ranking cut
+  at the naive rule's number of flags at least as precise ("ours@naive k").
 - **oracle**: knows each area's true expected count (the need model before area variation and
   planting) and the true CV, and ranks the same candidate areas as ours (high need and the soft
   edge, enough expected) by the exact Poisson-gamma p-value. Its recall is reported at the same
@@ -27,10 +29,13 @@ Also printed: expected / true expected (the robust fit's bias, planted and other
 estimated CV against the true one, and the share of flags that were planted for each kind of
 evidence (what ``needmap.radar.reasons.CERTAINTY`` quotes).
 
-    python bench/radar_accuracy.py            # 20 seeds, all cells, both levels (~2 min, 1 core)
-    python bench/radar_accuracy.py --quick    # 5 seeds
+    python bench/radar_accuracy.py            # 20 seeds, 17 cells, both levels: about 7 min
+    python bench/radar_accuracy.py --quick    # 5 seeds: about 1.5 min
     python bench/radar_accuracy.py --set fdr=0.1 --set method=indirect
     python bench/radar_accuracy.py --clusters  # also try local-Moran support on clustered plants
+
+Times are on 2 worker processes (``--jobs 2``, the default) of a shared 2-core machine that was
+busy with other work (load average about 6); an idle machine is faster. Each fit takes 0.1-0.6 s.
 """
 
 from __future__ import annotations
