@@ -249,56 +249,47 @@ class RadarSettings:
 
     Parameters
     ----------
-    method : {"indirect", "poisson"}
-        Expected counts by indirect standardisation on need bands, or a Poisson spline on need.
+    method : {"poisson", "indirect"}
+        Expected counts from a Poisson regression on a spline of the need score, or by indirect
+        standardisation on the need bands.
+    need : {"idaci", "imd"}
+        The need measure: its national percentile (from the national rank) cuts the bands and
+        decides high need; its score is the regression's covariate.
     bands : int
-        Number of within-authority need bands (5 = fifths).
+        Number of within-authority need bands, cut on the national percentile (5 = fifths).
     high_need_bands : int
         How many of the most deprived bands count as high need (2 = top two fifths).
-    flag_level : float
-        Funnel coverage that alone justifies the strong flag (0.998, about 3 standard errors).
+    edge_bands : int
+        Bands just below high need that are flagged only on strong evidence (the soft edge);
+        0 makes the edge hard.
+    fdr : float
+        False discovery rate of the flags: about this share of flagged areas are expected to be
+        flagged by chance (0.2: about 8 in 10 are real).
+    strong_fdr : float
+        Stricter rate for "strong evidence", which an area on the soft edge needs.
     watch_level : float
-        Funnel coverage for weaker evidence and, with cluster support, the strong flag (0.95).
-    well_reached_level : float
-        Funnel coverage above which engagement is called well reached.
-    interval_level : float
-        Coverage of each area's Byar interval for its ratio.
+        Funnel coverage below which an unflagged shortfall is put on watch (0.95).
     min_expected : float
         Areas expecting fewer events than this are "too few to judge".
-    overdispersion : {"additive", "multiplicative", "none"}
-        How limits widen when the z-scores are over-dispersed (Spiegelhalter 2005).
-    overdispersion_alpha : float
-        Significance level of the chi-square test that decides whether to widen.
-    winsor : float
-        Share of z-scores winsorised at each end before estimating over-dispersion.
-    use_clusters : bool
-        Compute local Moran clusters and let them support a 95%-level flag.
-    cluster_alpha : float
-        False-discovery rate for the local Moran p-values.
-    permutations : int
-        Conditional permutations for the local Moran p-values.
+    overdispersion : {"additive", "none"}
+        Allow for the usual spread of reach between areas (a Poisson-gamma model with its
+        variance estimated robustly), or treat counts as Poisson.
     robust : bool
-        Refit the expected rates once without areas beyond the ``flag_level`` limits.
-    random_state : int
-        Seed of the permutations: the same snapshot always gives the same flags.
+        Down-weight far-out areas when fitting, so the areas looked for do not drag down their
+        own expected counts.
     """
 
-    method: Literal["indirect", "poisson"] = "indirect"
+    method: Literal["poisson", "indirect"] = "poisson"
     bands: int = 5
     high_need_bands: int = 2
-    flag_level: float = 0.998
+    edge_bands: int = 1
+    need: Literal["idaci", "imd"] = "idaci"
+    fdr: float = 0.2
+    strong_fdr: float = 0.05
     watch_level: float = 0.95
-    well_reached_level: float = 0.95
-    interval_level: float = 0.95
     min_expected: float = 5.0
-    overdispersion: Literal["additive", "multiplicative", "none"] = "additive"
-    overdispersion_alpha: float = 0.05
-    winsor: float = 0.10
-    use_clusters: bool = True
-    cluster_alpha: float = 0.05
-    permutations: int = 999
+    overdispersion: Literal["additive", "none"] = "additive"
     robust: bool = True
-    random_state: int = 0
 
     def __post_init__(self) -> None:
         _check_choices(self)
@@ -309,29 +300,28 @@ class RadarSettings:
                 f"[radar] high_need_bands must be from 1 to bands - 1 = {self.bands - 1}; "
                 f"found {self.high_need_bands!r}."
             )
-        for name in ("flag_level", "watch_level", "well_reached_level", "interval_level"):
-            value = getattr(self, name)
-            if not 0.5 < value < 1.0:
-                raise ConfigError(
-                    f"[radar] {name} must be a coverage between 0.5 and 1 (e.g. 0.95); "
-                    f"found {value!r}."
-                )
-        if self.watch_level > self.flag_level:
+        if not 0 <= self.edge_bands <= self.bands - self.high_need_bands:
             raise ConfigError(
-                f"[radar] watch_level ({self.watch_level}) must not exceed flag_level "
-                f"({self.flag_level}): weaker evidence needs the narrower funnel."
+                f"[radar] edge_bands must be from 0 to bands - high_need_bands = "
+                f"{self.bands - self.high_need_bands}; found {self.edge_bands!r}."
             )
-        if self.min_expected < 0 or not 0 <= self.winsor < 0.5:
+        if not 0.0 < self.fdr <= 0.5:
             raise ConfigError(
-                "[radar] min_expected must be >= 0 and winsor in [0, 0.5); "
-                f"found {self.min_expected!r} and {self.winsor!r}."
+                f"[radar] fdr must be a false discovery rate in (0, 0.5], e.g. 0.2; "
+                f"found {self.fdr!r}."
             )
-        if not 0 < self.cluster_alpha < 1 or not 0 < self.overdispersion_alpha < 1:
-            raise ConfigError("[radar] cluster_alpha and overdispersion_alpha must be in (0, 1).")
-        if self.permutations < 99:
+        if not 0.0 < self.strong_fdr <= self.fdr:
             raise ConfigError(
-                f"[radar] permutations must be at least 99; found {self.permutations!r}."
+                f"[radar] strong_fdr must be in (0, fdr = {self.fdr}]: strong evidence needs the "
+                f"stricter rate; found {self.strong_fdr!r}."
             )
+        if not 0.5 < self.watch_level < 1.0:
+            raise ConfigError(
+                "[radar] watch_level must be a coverage between 0.5 and 1 (e.g. 0.95); "
+                f"found {self.watch_level!r}."
+            )
+        if self.min_expected < 0:
+            raise ConfigError(f"[radar] min_expected must be >= 0; found {self.min_expected!r}.")
 
 
 @dataclass(frozen=True)

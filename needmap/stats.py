@@ -1,41 +1,42 @@
-"""Small-area statistics for counts against an expectation: intervals, funnels, over-dispersion, EB.
+"""Small-area statistics for counts against an expectation: tails, limits, dispersion, FDR.
 
 Pure functions on numpy arrays, no knowledge of areas or columns; :mod:`needmap.radar` composes
-them. References:
+them. The count model throughout is the Poisson-gamma (negative binomial) one: an area's true
+reach varies around its expected count ``E`` with coefficient of variation ``tau``, so a count
+has mean ``E`` and variance ``E + tau^2 E^2`` (``tau = 0`` is plain Poisson). References:
 
 - Byar's approximation to the exact Poisson interval: Breslow & Day (1987), *Statistical Methods
-  in Cancer Research II*, p. 69.
-- Exact (Garwood 1936) Poisson limits through the chi-square distribution.
-- Wilson (1927) score interval for a proportion.
-- Funnel plots and their exact Poisson limits with interpolation: Spiegelhalter (2005), "Funnel
+  in Cancer Research II*, p. 69. Exact (Garwood 1936) limits through the chi-square distribution.
+- Funnel limits of a discrete distribution with interpolation: Spiegelhalter (2005), "Funnel
   plots for comparing institutional performance", *Stat Med* 24:1185-1202, Appendix A.
-- Over-dispersion, winsorised z-scores and the additive random-effects ``tau^2``: Spiegelhalter
-  (2005), "Handling over-dispersion of performance indicators", *Qual Saf Health Care* 14:347-351.
-- Global empirical-Bayes rates: Marshall (1991), "Mapping disease and mortality rates using
-  empirical Bayes estimators", *Applied Statistics* 40:283-294 (method of moments).
+- Over-dispersion as an additive random effect: Spiegelhalter (2005), "Handling over-dispersion
+  of performance indicators", *Qual Saf Health Care* 14:347-351; its robust estimate here is
+  Huber's "proposal 2" (Huber 1964; Huber & Ronchetti 2009, section 6.4) on Freeman-Tukey
+  residuals (Freeman & Tukey 1950), which need no winsorising share and stay consistent.
+- False discovery rate: Benjamini & Hochberg (1995), *JRSS B* 57:289-300; drawn on funnel plots
+  by Jones, Ohlssen & Spiegelhalter (2008), *J Clin Epidemiol* 61:232-240.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import optimize, special, stats
 
 __all__ = [
-    "EmpiricalBayes",
-    "Overdispersion",
+    "bh_cutoff",
     "byar_interval",
-    "estimate_overdispersion",
-    "marshall_eb",
+    "count_cdf",
+    "count_logpmf",
+    "count_sf",
+    "freeman_tukey",
+    "huber_beta",
+    "mixture_posterior",
+    "posterior_limit",
     "poisson_exact_interval",
-    "poisson_funnel_limits",
-    "proportion_funnel_limits",
-    "sqrt_ratio_funnel_limits",
-    "sqrt_ratio_z",
+    "ratio_limit",
+    "robust_tau2",
     "two_sided_z",
-    "wilson_interval",
 ]
 
 Floats = NDArray[np.float64]
@@ -57,18 +58,6 @@ def poisson_exact_interval(observed: ArrayLike, *, level: float = 0.95) -> tuple
 
     ``lower = chi2.ppf(a/2, 2*O) / 2`` and ``upper = chi2.ppf(1 - a/2, 2*O + 2) / 2`` with
     ``a = 1 - level``; the lower limit of ``O = 0`` is 0.
-
-    Parameters
-    ----------
-    observed : array_like
-        Non-negative counts.
-    level : float, keyword-only
-        Coverage of the two-sided interval.
-
-    Returns
-    -------
-    lower, upper : ndarray
-        Limits for the Poisson mean (divide by an expected count for ratio limits).
     """
     _check_level(level)
     o = np.asarray(observed, dtype=float)
@@ -91,14 +80,9 @@ def byar_interval(
     Parameters
     ----------
     observed, expected : array_like
-        Counts and expected counts (``expected > 0``; other entries give NaN).
+        Counts and expected counts (``expected > 0``; other entries, and NaN counts, give NaN).
     level : float, keyword-only
         Coverage of the two-sided interval.
-
-    Returns
-    -------
-    lower, upper : ndarray
-        Limits for the ratio ``O / E``.
     """
     z = two_sided_z(level)
     o = np.asarray(observed, dtype=float)
@@ -106,229 +90,227 @@ def byar_interval(
     e = np.where(e > 0, e, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         low = o * (1.0 - 1.0 / (9.0 * o) - z / (3.0 * np.sqrt(o))) ** 3
-        low = np.where(o > 0, low, 0.0)
+        low = np.where(o > 0, low, np.where(o == 0, 0.0, np.nan))
         o1 = o + 1.0
         high = o1 * (1.0 - 1.0 / (9.0 * o1) + z / (3.0 * np.sqrt(o1))) ** 3
     return low / e, high / e
 
 
-def wilson_interval(
-    successes: ArrayLike, trials: ArrayLike, *, level: float = 0.95
-) -> tuple[Floats, Floats]:
-    """Wilson score interval for a binomial proportion ``successes / trials``.
+def _distribution(expected: np.ndarray, tau2: float):
+    """Poisson(E) when ``tau2`` is 0, else the negative binomial: mean E, variance E + tau2 E^2."""
+    if tau2 < 0 or not np.isfinite(tau2):
+        raise ValueError(f"tau2 must be a finite number >= 0; got {tau2!r}")
+    if tau2 == 0:
+        return stats.poisson(expected)
+    size = 1.0 / tau2
+    return stats.nbinom(size, size / (size + expected))
 
-    Returns NaN where ``trials`` is 0.
+
+def count_cdf(observed: ArrayLike, expected: ArrayLike, *, tau2: float = 0.0) -> Floats:
+    """``P(Y <= O)`` for a count with mean ``E`` and variance ``E + tau2 E^2``: the shortfall p.
+
+    Non-integer ``O`` is floored; ``E <= 0`` or NaN gives NaN.
     """
-    z = two_sided_z(level)
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    n = np.where(n > 0, n, np.nan)
-    p = k / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    return centre - half, centre + half
+    o = np.floor(np.asarray(observed, dtype=float))
+    e = np.asarray(expected, dtype=float)
+    e = np.where(e > 0, e, np.nan)
+    return np.asarray(_distribution(e, tau2).cdf(o), dtype=float)
 
 
-def proportion_funnel_limits(
-    trials: ArrayLike, target: float, *, level: float = 0.95
-) -> tuple[Floats, Floats]:
-    """Normal-approximation funnel limits for a proportion: ``p0 +- z sqrt(p0 (1 - p0) / n)``.
-
-    Parameters
-    ----------
-    trials : array_like
-        Denominators ``n`` (the funnel's x axis).
-    target : float
-        The proportion ``p0`` every unit is compared with.
-    level : float, keyword-only
-        Two-sided coverage, e.g. 0.95 or 0.998.
-    """
-    if not 0.0 <= target <= 1.0:
-        raise ValueError(f"target must be a proportion between 0 and 1; got {target!r}")
-    z = two_sided_z(level)
-    n = np.asarray(trials, dtype=float)
-    n = np.where(n > 0, n, np.nan)
-    half = z * np.sqrt(target * (1.0 - target) / n)
-    return target - half, target + half
+def count_logpmf(observed: ArrayLike, expected: ArrayLike, *, tau2: float = 0.0) -> Floats:
+    """``log P(Y = O)`` for the same count (``O`` whole, ``E > 0``)."""
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    if tau2 < 0 or not np.isfinite(tau2):
+        raise ValueError(f"tau2 must be a finite number >= 0; got {tau2!r}")
+    if tau2 == 0:
+        return np.asarray(stats.poisson.logpmf(o, e), dtype=float)
+    size = 1.0 / tau2
+    return np.asarray(
+        special.gammaln(o + size) - special.gammaln(size) - special.gammaln(o + 1.0)
+        + size * np.log(size / (size + e)) + special.xlogy(o, e / (size + e)),
+        dtype=float,
+    )
 
 
-def poisson_funnel_limits(expected: ArrayLike, *, level: float = 0.998) -> tuple[Floats, Floats]:
-    """Exact Poisson funnel limits for an observed/expected ratio with target 1.
+def count_sf(observed: ArrayLike, expected: ArrayLike, *, tau2: float = 0.0) -> Floats:
+    """``P(Y >= O)`` for the same count: the excess p. Non-integer ``O`` is rounded up."""
+    o = np.ceil(np.asarray(observed, dtype=float))
+    e = np.asarray(expected, dtype=float)
+    e = np.where(e > 0, e, np.nan)
+    return np.asarray(_distribution(e, tau2).sf(o - 1.0), dtype=float)
 
-    Spiegelhalter (2005, Appendix A): ``y_p`` is the ``p``-quantile of ``Poisson(E)``, smoothed by
-    ``alpha = (F(y_p) - p) / (F(y_p) - F(y_p - 1))``; the limit is ``(y_p - alpha) / E`` for
-    ``p = (1 - level) / 2`` (lower) and ``p = (1 + level) / 2`` (upper). A lower limit below 0
-    (when even no events at all would not be unusual) is reported as 0.
+
+def ratio_limit(
+    expected: ArrayLike, p: float, *, tau2: float = 0.0, side: str = "lower"
+) -> Floats:
+    """Funnel limit for ``O / E``: where a count's tail probability crosses ``p``.
+
+    Spiegelhalter's (2005, Appendix A) interpolation between the integers of the discrete
+    distribution: for the lower side, ``y`` is the ``p``-quantile, ``a = (F(y) - p) /
+    (F(y) - F(y - 1))`` and the limit is ``(y - a) / E``; an integer count lies below it exactly
+    when ``P(Y <= O) < p``. The upper side mirrors it so that a count lies above the limit
+    exactly when ``P(Y >= O) < p``. A lower limit below 0 (even no events would not be unusual)
+    is reported as 0.
 
     Parameters
     ----------
     expected : array_like
         Expected counts ``E > 0`` (other entries give NaN).
-    level : float, keyword-only
-        Two-sided coverage, e.g. 0.95 or 0.998.
+    p : float
+        One-sided tail probability, e.g. 0.025 for the lower 95% funnel limit.
+    tau2 : float, keyword-only
+        Squared coefficient of variation of the true reach (0 = Poisson).
+    side : {"lower", "upper"}, keyword-only
     """
-    _check_level(level)
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be a probability between 0 and 1; got {p!r}")
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper'; got {side!r}")
     e = np.asarray(expected, dtype=float)
     e = np.where(e > 0, e, np.nan)
-    limits = []
-    for p in ((1.0 - level) / 2.0, (1.0 + level) / 2.0):
-        y = stats.poisson.ppf(p, e)
-        f_y = stats.poisson.cdf(y, e)
-        f_below = stats.poisson.cdf(y - 1.0, e)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = (f_y - p) / (f_y - f_below)
-        limits.append(np.clip(y - alpha, 0.0, None) / e)
-    return limits[0], limits[1]
+    dist = _distribution(e, tau2)
+    target = p if side == "lower" else 1.0 - p
+    y = dist.ppf(target)
+    f_y = dist.cdf(y)
+    f_below = dist.cdf(y - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(f_y > f_below, (f_y - target) / (f_y - f_below), 0.0)
+    limit = y - a if side == "lower" else y + 1.0 - a
+    return np.asarray(np.clip(limit, 0.0, None) / e, dtype=float)
 
 
-def sqrt_ratio_z(observed: ArrayLike, expected: ArrayLike) -> Floats:
-    """z-score of a ratio on the square-root scale: ``2 (sqrt(O) - sqrt(E))``.
+def freeman_tukey(observed: ArrayLike, expected: ArrayLike, *, tau2: float = 0.0) -> Floats:
+    """Freeman-Tukey residual ``(sqrt(O) + sqrt(O + 1) - sqrt(4 E + 1)) / sqrt(1 + tau2 E)``.
 
-    Spiegelhalter's recommended transform for standardised ratios: ``sqrt(O / E)`` has target 1
-    and standard error ``1 / (2 sqrt(E))``, so the z-score stays near-normal for small counts.
+    Close to standard normal for a Poisson count from ``E`` of about 1 (the square root
+    stabilises the variance), and for the negative binomial once divided by
+    ``sqrt(1 + tau2 E)``, the variance of ``2 sqrt(O)`` under it.
     """
     o = np.asarray(observed, dtype=float)
     e = np.asarray(expected, dtype=float)
     e = np.where(e > 0, e, np.nan)
-    return 2.0 * (np.sqrt(o) - np.sqrt(e))
+    return (np.sqrt(o) + np.sqrt(o + 1.0) - np.sqrt(4.0 * e + 1.0)) / np.sqrt(1.0 + tau2 * e)
 
 
-def sqrt_ratio_funnel_limits(
-    expected: ArrayLike, *, level: float = 0.998, tau2: float = 0.0, phi: float = 1.0
-) -> tuple[Floats, Floats]:
-    """Funnel limits for ``O / E`` built on the square-root scale, with over-dispersion.
+def huber_beta(k: float) -> float:
+    """``E[min(Z^2, k^2)]`` for a standard normal ``Z``: the consistency constant of proposal 2."""
+    if not k > 0:
+        raise ValueError(f"k must be > 0; got {k!r}")
+    return float(
+        (2 * stats.norm.cdf(k) - 1) - 2 * k * stats.norm.pdf(k) + 2 * k * k * stats.norm.sf(k)
+    )
 
-    ``sqrt(ratio) = 1 +- z sqrt(phi / (4 E) + tau2)``, squared back (a negative lower bound
-    becomes 0). ``tau2`` is the additive random-effects variance, ``phi`` the multiplicative
-    factor; leave both at their defaults for pure Poisson variation.
+
+def robust_tau2(
+    observed: ArrayLike,
+    expected: ArrayLike,
+    *,
+    k: float = 1.5,
+    weights: ArrayLike | None = None,
+    n_params: int = 0,
+) -> float:
+    """Robust between-area variance ``tau^2`` of the true reach (Huber's proposal 2).
+
+    Solves ``mean(min(r_i^2, k^2)) = E[min(Z^2, k^2)]`` for ``tau2 >= 0``, with ``r_i`` the
+    :func:`freeman_tukey` residuals at ``tau2``: the variance at which the residuals, each capped
+    at ``k``, look standard normal. A few far-out areas (the ones the radar looks for) add at
+    most ``k^2`` each, so they cannot inflate the estimate much; with none, it is consistent.
+    Returns 0 when the counts are no more variable than Poisson.
+
+    Parameters
+    ----------
+    observed, expected : array_like
+        Counts and their expected counts (entries with ``E <= 0`` or NaN are ignored).
+    k : float, keyword-only
+        Cap on each residual (smaller = more robust, less efficient).
+    weights : array_like, optional
+        Weight of each area in the mean (e.g. 0 to leave an area out).
+    n_params : int, keyword-only
+        Parameters fitted to get ``expected``: the target becomes ``beta (n - p) / n``, the
+        usual degrees-of-freedom allowance for residuals that have been fitted.
     """
-    z = two_sided_z(level)
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    w = np.ones_like(e) if weights is None else np.asarray(weights, dtype=float)
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0) & np.isfinite(w) & (w > 0)
+    o, e, w = o[ok], e[ok], w[ok]
+    if o.size < 2:
+        return 0.0
+    beta = huber_beta(k) * max(o.size - n_params, 1) / o.size
+
+    def excess(tau2: float) -> float:
+        r = freeman_tukey(o, e, tau2=tau2)
+        return float(np.average(np.minimum(r * r, k * k), weights=w)) - beta
+
+    if excess(0.0) <= 0:
+        return 0.0
+    high = 1.0
+    while excess(high) > 0:
+        high *= 4.0
+        if high > 1e6:
+            return high
+    return float(optimize.brentq(excess, 0.0, high, xtol=1e-10))
+
+
+def bh_cutoff(p: ArrayLike, q: float) -> float:
+    """Benjamini-Hochberg threshold: flag ``p_i <= cutoff`` to hold the false discovery rate at q.
+
+    With ``m`` p-values and ``R`` the largest ``k`` such that the ``k``-th smallest is at most
+    ``q k / m``, the cutoff is ``q max(R, 1) / m``: it flags the same areas as the step-up
+    procedure, and when nothing is flagged it is where the first flag would be. NaNs are not
+    counted (not tested).
+    """
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must be a false discovery rate between 0 and 1; got {q!r}")
+    values = np.asarray(p, dtype=float)
+    values = np.sort(values[np.isfinite(values)])
+    m = values.size
+    if m == 0:
+        return 0.0
+    passed = np.flatnonzero(values <= q * np.arange(1, m + 1) / m)
+    r = int(passed[-1]) + 1 if passed.size else 0
+    return q * max(r, 1) / m
+
+
+def _log_lr_terms(expected: np.ndarray, tau2: float, reach: float) -> tuple[Floats, Floats]:
+    """``log f1(y) - log f0(y) = a + b y`` for counts around ``reach E`` (f1) against ``E`` (f0)."""
+    e = np.asarray(expected, dtype=float)
+    if tau2 == 0:
+        return e * (1.0 - reach), np.full(e.shape, np.log(reach))
+    size = 1.0 / tau2
+    a = size * np.log((size + e) / (size + reach * e))
+    b = np.log(reach * (size + e) / (size + reach * e))
+    return a, b
+
+
+def mixture_posterior(
+    observed: ArrayLike, expected: ArrayLike, *, tau2: float, share: float, reach: float
+) -> Floats:
+    """Probability that a count comes from the low component of a two-group mixture.
+
+    Ordinary areas have mean ``E`` and low ones ``reach E`` (``0 < reach < 1``), both with
+    variance ``m + tau2 m^2`` at mean ``m``; ``share`` is the prior share of low areas. The
+    log likelihood ratio is linear in the count: ``a + b O`` with ``b < 0`` (see
+    :func:`posterior_limit`).
+    """
+    if not 0.0 < reach < 1.0 or not 0.0 < share < 1.0:
+        raise ValueError(f"reach and share must be in (0, 1); got {reach!r}, {share!r}")
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    a, b = _log_lr_terms(e, tau2, reach)
+    log_odds = np.clip(a + b * o + np.log(share / (1.0 - share)), -700, 700)
+    return 1.0 / (1.0 + np.exp(-log_odds))
+
+
+def posterior_limit(
+    expected: ArrayLike, *, tau2: float, share: float, reach: float, level: float = 0.5
+) -> Floats:
+    """Ratio ``O / E`` at or below which :func:`mixture_posterior` is at least ``level``."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be a probability between 0 and 1; got {level!r}")
     e = np.asarray(expected, dtype=float)
     e = np.where(e > 0, e, np.nan)
-    half = z * np.sqrt(phi / (4.0 * e) + tau2)
-    return np.clip(1.0 - half, 0.0, None) ** 2, (1.0 + half) ** 2
-
-
-@dataclass(frozen=True)
-class Overdispersion:
-    """Result of :func:`estimate_overdispersion`.
-
-    Attributes
-    ----------
-    phi : float
-        Mean of the squared winsorised z-scores (1 under pure Poisson variation, before
-        winsorising pulls it slightly below).
-    tau2 : float
-        Additive between-area variance on the z-score's scale (0 if not over-dispersed).
-    n : int
-        Number of units used.
-    p_value : float
-        P(chi2 with n - 1 df >= n * phi): small values mean over-dispersion.
-    overdispersed : bool
-        ``p_value < alpha``.
-    """
-
-    phi: float
-    tau2: float
-    n: int
-    p_value: float
-    overdispersed: bool
-
-
-def estimate_overdispersion(
-    z: ArrayLike, standard_errors: ArrayLike, *, winsor: float = 0.10, alpha: float = 0.05
-) -> Overdispersion:
-    """Spiegelhalter's (2005) over-dispersion estimate from winsorised z-scores.
-
-    The lowest and highest ``winsor`` share of z-scores are pulled in to the ``winsor`` and
-    ``1 - winsor`` quantiles so that a few genuine outliers do not inflate the estimate; then
-    ``phi = mean(z_w^2)`` and, if ``n phi`` exceeds the chi-square(n - 1) critical value at
-    ``alpha``, ``tau2 = (n phi - (n - 1)) / (sum w - sum w^2 / sum w)`` with ``w = 1 / s^2``.
-
-    Parameters
-    ----------
-    z : array_like
-        z-scores ``(y - target) / s`` (NaNs are ignored).
-    standard_errors : array_like
-        Their standard errors ``s`` under the null.
-    winsor : float, keyword-only
-        Share winsorised at each end (0 turns winsorising off).
-    alpha : float, keyword-only
-        Significance level of the chi-square test for over-dispersion.
-    """
-    if not 0.0 <= winsor < 0.5:
-        raise ValueError(f"winsor must be in [0, 0.5); got {winsor!r}")
-    z = np.asarray(z, dtype=float)
-    s = np.asarray(standard_errors, dtype=float)
-    ok = np.isfinite(z) & np.isfinite(s) & (s > 0)
-    z, s = z[ok], s[ok]
-    n = int(z.size)
-    if n < 2:
-        return Overdispersion(phi=1.0, tau2=0.0, n=n, p_value=1.0, overdispersed=False)
-    low, high = np.quantile(z, [winsor, 1.0 - winsor])
-    zw = np.clip(z, low, high)
-    phi = float(np.mean(zw**2))
-    p_value = float(stats.chi2.sf(n * phi, n - 1))
-    overdispersed = p_value < alpha
-    tau2 = 0.0
-    if overdispersed:
-        w = 1.0 / s**2
-        tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
-    return Overdispersion(
-        phi=phi, tau2=float(tau2), n=n, p_value=p_value, overdispersed=overdispersed
-    )
-
-
-@dataclass(frozen=True)
-class EmpiricalBayes:
-    """Result of :func:`marshall_eb`.
-
-    Attributes
-    ----------
-    rates : ndarray
-        Smoothed rates, one per unit.
-    prior_mean : float
-        Pooled rate ``sum(events) / sum(population)``.
-    prior_variance : float
-        Method-of-moments between-unit variance of the true rates (floored at 0).
-    shrinkage : ndarray
-        Weight on each unit's own rate, ``A / (A + m / n_i)`` (0 = fully pooled).
-    """
-
-    rates: Floats
-    prior_mean: float
-    prior_variance: float
-    shrinkage: Floats
-
-
-def marshall_eb(events: ArrayLike, population: ArrayLike) -> EmpiricalBayes:
-    """Marshall's (1991) global empirical-Bayes smoothing of rates by the method of moments.
-
-    With ``r_i = O_i / n_i``, ``m = sum O / sum n``,
-    ``s^2 = sum n_i (r_i - m)^2 / sum n``, ``A = max(0, s^2 - m / mean(n))`` and
-    ``C_i = A / (A + m / n_i)``, the smoothed rate is ``m + C_i (r_i - m)``: small units move
-    towards the pooled rate, large ones keep most of their own.
-
-    Parameters
-    ----------
-    events : array_like
-        Counts per unit.
-    population : array_like
-        Population at risk per unit (all > 0). Pass expected counts instead to smooth an
-        observed/expected ratio.
-    """
-    o = np.asarray(events, dtype=float)
-    n = np.asarray(population, dtype=float)
-    if o.shape != n.shape:
-        raise ValueError(f"events and population differ in shape: {o.shape} vs {n.shape}")
-    if o.size == 0 or np.any(~np.isfinite(n)) or np.any(n <= 0):
-        raise ValueError("population must be a non-empty array of positive numbers")
-    rate = o / n
-    m = o.sum() / n.sum()
-    s2 = float((n * (rate - m) ** 2).sum() / n.sum())
-    a = max(0.0, s2 - m / n.mean())
-    with np.errstate(invalid="ignore"):
-        shrink = np.where(a > 0, a / (a + m / n), 0.0)
-    return EmpiricalBayes(
-        rates=m + shrink * (rate - m), prior_mean=float(m), prior_variance=a, shrinkage=shrink
-    )
+    a, b = _log_lr_terms(e, tau2, reach)
+    target = np.log(level / (1.0 - level)) - np.log(share / (1.0 - share))
+    return np.clip((target - a) / b, 0.0, None) / e

@@ -1,28 +1,43 @@
-"""Seeded generator of realistic SYNTHETIC referral and engagement records for a demo.
+"""Seeded generator of realistic SYNTHETIC referral and engagement records for a demo and the bench.
 
 Real record-level data are personal data, so the demo ships these instead. Every file says it is
 synthetic: a ``#`` banner line above the header and a ``synthetic`` column on every row.
 
-The model, per LSOA ``i`` with children ``c_i`` and IDACI score ``d_i`` (``dbar`` = the authority's
-children-weighted mean):
+The model, in the order it runs, per LSOA ``i`` with children ``c_i``, IDACI score ``d_i``
+(``dbar`` = the authority's children-weighted mean) over a window of ``T`` years:
 
-* referrals: Poisson with a yearly rate per 1,000 children of
-  ``REFERRAL_RATE * (d_i / dbar) ** 0.9 * g_i``, ``g_i ~ Gamma(60, 1/60)`` (13% area-level noise,
-  so the counts are over-dispersed as real ones are), a +5% a year trend and an August dip. Children
-  are referred once or more (re-referrals at a gap of about 7 months). Sources and outcomes are
-  drawn with national-like shares (police 29%, school 20%, ...; NFA 30%, early help 38%, social
-  care 32%).
-* engagement: families engaged in early-help services or children's centres, Poisson with a
-  yearly rate per 1,000 children of ``ENGAGEMENT_RATE * (d_i / dbar) ** 0.7 * h_i`` (services aim at
-  need), ``h_i ~ Gamma(60, 1/60)``. A family is a priority family with probability
-  ``0.15 + 0.6 * d_i``.
-* planted ground truth, kept in ``planted_truth.csv``: ``n_off_radar`` LSOAs drawn from the
-  authority's most deprived IDACI fifth have engagement multiplied by ``OFF_RADAR_MULTIPLIER``
-  ("off the radar": high need, low engagement); ``n_hidden_need`` other high-need LSOAs have
-  referrals multiplied by ``HIDDEN_NEED_MULTIPLIER`` ("hidden need").
-* mess, as real exports have: ~3% blank or unknown postcodes, ~15% lower-case or unspaced
-  postcodes, ~1% duplicated rows, dd/mm/yyyy dates in the referrals file (ISO in engagement), and
-  ~10% of engagement rows located by easting/northing instead of postcode.
+1. **Need** (:func:`need_model`): what a perfect model of need would expect,
+   ``referrals_expected = REFERRAL_RATE / 1000 * (d_i / dbar) ** 0.9 * c_i * T`` and
+   ``engagement_expected = ENGAGEMENT_RATE / 1000 * (d_i / dbar) ** 0.7 * c_i * T`` (families).
+2. **Area-level variation** (:func:`area_variation`): real neighbourhoods differ from any need
+   model for reasons nobody planted, so each area's reach is multiplied by its own factor
+   ``g_i ~ Gamma(1 / cv^2, cv^2)`` (mean 1, coefficient of variation ``area_cv``, default 0.2;
+   0 = none), drawn separately for referrals and engagement.
+3. **Planted areas** (:func:`plant`), the ground truth in ``planted_truth.csv``: ``n_off_radar``
+   LSOAs whose engagement is multiplied by a *reach* drawn uniformly from ``reach`` (default 20-40%
+   of expected: "off the radar") and ``n_hidden_need`` others whose referrals are ("hidden
+   need"). They are drawn from the authority's most deprived ``pool_share`` (40%) of LSOAs by
+   national IDACI rank, the scale the radar calls high need, either ``"scattered"`` at random or
+   ``"clustered"``: one area and its nearest pool neighbours.
+4. **Counts** (:func:`draw_counts`): referrals ``~ Poisson(referrals_expected * g_i * reach_i)``
+   and families engaged ``~ Poisson(engagement_expected * h_i * reach_i)`` (reach 1 when not
+   planted). :func:`simulate` runs steps 1-4 without records: the bench uses it.
+5. **Records** (:func:`referral_records`, :func:`engagement_records`): each area's referrals go to
+   children (about 20% are repeats, dated about 7 months after the child's first, dropped if
+   that falls after the window), with a +5% a year trend and an August dip, national-like sources
+   (police 29%, school 20%, ...) and outcomes (NFA 30%, early help 38%, social care 32%). Each
+   engaged family has ``1 + Poisson(0.15)`` engagements in early help or a children's centre,
+   dated uniformly, and is a priority family with probability ``0.15 + 0.6 d_i``. Homes are
+   real postcodes of the area.
+6. **Mess** (:func:`_messy_postcodes`, :func:`_duplicate_some`), as real exports have: ~3% blank
+   or unknown postcodes, ~15% lower-case or unspaced postcodes, ~1% duplicated rows, dd/mm/yyyy
+   dates in the referrals file (ISO in engagement), and ~10% of engagement rows located by
+   easting/northing instead of postcode.
+
+Each step draws from its own random stream (``SeedSequence(seed).spawn``), so the same seed
+plants the same areas whatever ``area_cv`` is, and a step added later does not change the others.
+The families engaged per LSOA that :func:`simulate` returns are exactly the families the records
+carry (before the ~3% of rows with an unusable postcode are rejected by ``needmap refresh``).
 """
 
 from __future__ import annotations
@@ -30,7 +45,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -42,11 +59,9 @@ from needmap.sources.geocode import points_in_areas, read_postcodes
 
 REFERRAL_RATE = 60.0  # per 1,000 children a year at the authority's mean need
 ENGAGEMENT_RATE = 45.0  # families per 1,000 children a year at the authority's mean need
-OFF_RADAR_MULTIPLIER = 0.35
-HIDDEN_NEED_MULTIPLIER = 0.4
-#: Shape of the Gamma(shape, 1/shape) area-level noise on both rates: a coefficient of variation
-#: of 1/sqrt(60) = 13% between areas of the same need, beyond Poisson noise.
-AREA_NOISE_SHAPE = 60
+AREA_CV = 0.2  # between-area coefficient of variation of reach, beyond need and chance
+REACH = (0.2, 0.4)  # planted areas keep 20-40% of their expected count
+POOL_SHARE = 0.4  # planted among the authority's most deprived 40% by national IDACI rank
 SOURCES = {
     "Police": 0.29,
     "Schools": 0.20,
@@ -62,6 +77,9 @@ BANNER = (
     "# SYNTHETIC DATA generated by needmap demo-data (seed {seed}). Not real people or families: "
     "for demonstration and testing only."
 )
+#: Planted kind -> the count it lowers.
+PLANTED_MEASURES = {"off_radar": "families_engaged", "hidden_need": "referrals"}
+_STREAMS = ("variation", "planting", "counts", "records")
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,30 @@ class DemoFiles:
     truth: Path
     n_referrals: int
     n_engagement: int
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Steps 1-4 of the model for one seed: per-area truth and counts, no records.
+
+    Attributes
+    ----------
+    areas : pandas.DataFrame
+        One row per LSOA: ``lsoa_code``, ``children``, ``idaci_score``, ``idaci_pctile``,
+        ``referrals_expected`` and ``engagement_expected`` (step 1), ``referrals_factor`` and
+        ``engagement_factor`` (step 2), ``referrals_reach`` and ``engagement_reach`` (1 unless
+        planted), ``referrals`` and ``families_engaged`` (step 4).
+    truth : pandas.DataFrame
+        The planted areas, as written to ``planted_truth.csv``.
+    """
+
+    areas: pd.DataFrame
+    truth: pd.DataFrame
+
+
+def _streams(seed: int) -> dict[str, np.random.Generator]:
+    children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(_STREAMS, children, strict=True)}
 
 
 def _quarter_start(d: dt.date) -> dt.date:
@@ -91,6 +133,181 @@ def default_window(years: int = 3, today: dt.date | None = None) -> tuple[dt.dat
     return _quarter_start(start), end
 
 
+# -- steps 1-4: the model ----------------------------------------------------------------------
+def need_model(areas: pd.DataFrame, *, years: float) -> pd.DataFrame:
+    """Step 1: expected referrals and families engaged from need alone, over ``years`` years."""
+    need = areas["idaci_score"].to_numpy(dtype=float)
+    children = areas["children"].to_numpy(dtype=float)
+    dbar = np.average(need, weights=children)
+    return pd.DataFrame(
+        {
+            "referrals_expected": REFERRAL_RATE / 1000 * (need / dbar) ** 0.9 * children * years,
+            "engagement_expected": ENGAGEMENT_RATE / 1000 * (need / dbar) ** 0.7 * children
+            * years,
+        },
+        index=areas.index,
+    )
+
+
+def area_variation(n: int, *, cv: float, rng: np.random.Generator) -> np.ndarray:
+    """Step 2: ``n`` reach factors ``~ Gamma(1 / cv^2, cv^2)``: mean 1, coefficient ``cv``."""
+    if cv < 0:
+        raise InputError(f"area_cv must be >= 0 (0 = no area-level variation); got {cv!r}")
+    if cv == 0:
+        return np.ones(n)
+    return rng.gamma(1.0 / cv**2, cv**2, size=n)
+
+
+def _pool(areas: pd.DataFrame, share: float) -> np.ndarray:
+    """Positions of the most deprived ``share`` of areas by national IDACI percentile.
+
+    Above the ``1 - share`` quantile, as the radar cuts its need bands (so with the default
+    share the pool is exactly the radar's high-need bands).
+    """
+    pctile = areas["idaci_pctile"].to_numpy(dtype=float)
+    if share >= 1.0:
+        return np.arange(len(pctile))
+    return np.flatnonzero(pctile > np.quantile(pctile, 1.0 - share))
+
+
+def _pick(
+    areas: pd.DataFrame, candidates: np.ndarray, n: int, layout: str, rng: np.random.Generator
+) -> np.ndarray:
+    if n == 0:
+        return np.empty(0, dtype=int)
+    if layout == "scattered":
+        return rng.choice(candidates, size=n, replace=False)
+    # Clustered: one area of the pool and its nearest pool neighbours (by centroid distance).
+    centre = areas.geometry.iloc[candidates].centroid
+    x, y = centre.x.to_numpy(), centre.y.to_numpy()
+    first = rng.integers(len(candidates))
+    order = np.argsort(np.hypot(x - x[first], y - y[first]), kind="stable")
+    return candidates[order[:n]]
+
+
+def plant(
+    areas: pd.DataFrame,
+    *,
+    n_off_radar: int,
+    n_hidden_need: int,
+    reach: tuple[float, float] = REACH,
+    layout: Literal["scattered", "clustered"] = "scattered",
+    pool_share: float = POOL_SHARE,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Step 3: choose the planted areas and their reach.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lsoa_code, kind, reach, measure`` (one row per planted area, sorted by kind and code)
+        and ``position`` (row position in ``areas``).
+    """
+    lo, hi = reach
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise InputError(f"reach must be two fractions 0 <= low <= high <= 1; got {reach!r}")
+    if layout not in ("scattered", "clustered"):
+        raise InputError(f"layout must be 'scattered' or 'clustered'; got {layout!r}")
+    if not 0.0 < pool_share <= 1.0:
+        raise InputError(f"pool_share must be in (0, 1]; got {pool_share!r}")
+    pool = _pool(areas, pool_share)
+    if len(pool) < n_off_radar + n_hidden_need:
+        raise InputError(
+            f"Only {len(pool)} LSOAs in the most deprived {pool_share:.0%}; ask for fewer "
+            "planted areas or a larger pool_share."
+        )
+    off = _pick(areas, pool, n_off_radar, layout, rng)
+    hidden = _pick(areas, np.setdiff1d(pool, off), n_hidden_need, layout, rng)
+    picks = np.concatenate([off, hidden]).astype(int)
+    kind = ["off_radar"] * len(off) + ["hidden_need"] * len(hidden)
+    truth = pd.DataFrame(
+        {
+            "lsoa_code": areas["lsoa_code"].to_numpy()[picks],
+            "kind": kind,
+            "reach": np.round(rng.uniform(lo, hi, size=len(picks)), 4),
+            "measure": [PLANTED_MEASURES[k] for k in kind],
+            "position": picks,
+        }
+    )
+    return truth.sort_values(["kind", "lsoa_code"]).reset_index(drop=True)
+
+
+def draw_counts(areas: pd.DataFrame, *, rng: np.random.Generator) -> pd.DataFrame:
+    """Step 4: Poisson counts from expected x area factor x reach (see :class:`Simulation`)."""
+    out = pd.DataFrame(index=areas.index)
+    for measure, stem in (("referrals", "referrals"), ("families_engaged", "engagement")):
+        mean = areas[f"{stem}_expected"] * areas[f"{stem}_factor"] * areas[f"{stem}_reach"]
+        out[measure] = rng.poisson(mean.to_numpy())
+    return out
+
+
+def simulate(
+    areas: pd.DataFrame,
+    *,
+    seed: int = 42,
+    years: float = 3.0,
+    area_cv: float = AREA_CV,
+    n_off_radar: int = 8,
+    n_hidden_need: int = 3,
+    reach: tuple[float, float] = REACH,
+    layout: Literal["scattered", "clustered"] = "scattered",
+    pool_share: float = POOL_SHARE,
+) -> Simulation:
+    """Steps 1-4 for one authority: truth and per-area counts, without records.
+
+    Parameters
+    ----------
+    areas : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per LSOA with ``lsoa_code``, ``children``, ``idaci_score``, ``idaci_pctile``
+        (and ``geometry`` in EPSG:27700 for ``layout="clustered"``).
+    seed : int
+        Seed of every random stream.
+    years : float
+        Length of the window the expected counts cover.
+    area_cv : float
+        Between-area coefficient of variation of reach (step 2).
+    n_off_radar, n_hidden_need : int
+        Planted areas of each kind (step 3).
+    reach : (float, float)
+        Range of the planted areas' reach, as fractions of their expected count.
+    layout : {"scattered", "clustered"}
+        Where the planted areas lie.
+    pool_share : float
+        Planted areas come from this most deprived share of LSOAs (national IDACI rank).
+    """
+    rng = _streams(seed)
+    table = pd.DataFrame(areas).reset_index(drop=True)
+    out = table[["lsoa_code", "children", "idaci_score", "idaci_pctile"]].copy()
+    out = out.join(need_model(table, years=years))
+    out["referrals_factor"] = area_variation(len(out), cv=area_cv, rng=rng["variation"])
+    out["engagement_factor"] = area_variation(len(out), cv=area_cv, rng=rng["variation"])
+    truth = plant(
+        gpd.GeoDataFrame(table) if layout == "clustered" else table,
+        n_off_radar=n_off_radar, n_hidden_need=n_hidden_need, reach=reach, layout=layout,
+        pool_share=pool_share, rng=rng["planting"],
+    )  # fmt: skip
+    for stem, kind in (("referrals", "hidden_need"), ("engagement", "off_radar")):
+        reach_of = np.ones(len(out))
+        mine = truth[truth["kind"] == kind]
+        reach_of[mine["position"].to_numpy()] = mine["reach"].to_numpy()
+        out[f"{stem}_reach"] = reach_of
+    out = out.join(draw_counts(out, rng=rng["counts"]))
+    stem = truth["kind"].map({"off_radar": "engagement", "hidden_need": "referrals"})
+    pos = truth["position"].to_numpy()
+    truth["expected"] = [
+        round(float(out.at[p, f"{s}_expected"]), 2) for p, s in zip(pos, stem, strict=True)
+    ]
+    truth["area_factor"] = [
+        round(float(out.at[p, f"{s}_factor"]), 4) for p, s in zip(pos, stem, strict=True)
+    ]
+    truth["idaci_score"] = out["idaci_score"].to_numpy()[pos]
+    truth["idaci_pctile"] = np.round(out["idaci_pctile"].to_numpy()[pos], 2)
+    truth["children"] = out["children"].to_numpy()[pos]
+    truth["synthetic"] = "yes"
+    return Simulation(areas=out, truth=truth.drop(columns="position"))
+
+
+# -- step 5: records ---------------------------------------------------------------------------
 def _random_dates(
     rng: np.random.Generator, n: int, start: dt.date, end: dt.date, trend: float = 0.05
 ) -> np.ndarray:
@@ -109,6 +326,90 @@ def _random_dates(
     return out[:n]
 
 
+def referral_records(
+    sim: Simulation,
+    homes: dict[str, np.ndarray],
+    *,
+    start: dt.date,
+    end: dt.date,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Step 5a: one row per referral, children referred once or more, tidy (no mess yet)."""
+    rows = []
+    person = 0
+    for code, n in zip(sim.areas["lsoa_code"], sim.areas["referrals"], strict=True):
+        if n == 0:
+            continue
+        # About 20% of referrals are repeats for a child already referred.
+        n_children = max(1, int(round(n / 1.25)))
+        child_of = np.concatenate(
+            [np.arange(n_children), rng.integers(0, n_children, size=max(0, n - n_children))]
+        )
+        home = rng.choice(homes[code], size=n_children)
+        firsts = _random_dates(rng, n_children, start, end)
+        dates = firsts[child_of].copy()
+        repeat = np.arange(n) >= n_children
+        gaps = rng.exponential(210, size=repeat.sum()).astype(int) + 14
+        dates[repeat] = dates[repeat] + gaps.astype("timedelta64[D]")
+        keep = dates <= np.datetime64(end)
+        rows.append(pd.DataFrame({"person_id": person + child_of[keep],
+                                  "cin_referral_date": dates[keep],
+                                  "postcode": home[child_of[keep]]}))  # fmt: skip
+        person += n_children
+    ref = pd.concat(rows, ignore_index=True).sort_values("cin_referral_date", kind="stable")
+    ref = ref.reset_index(drop=True)
+    m = len(ref)
+    ref.insert(0, "cin_referral_id", [f"SYN-R{j + 1:06d}" for j in range(m)])
+    ref["person_id"] = [f"SYN-P{p + 1:06d}" for p in ref["person_id"]]
+    ref["referral_source"] = rng.choice(list(SOURCES), p=list(SOURCES.values()), size=m)
+    outcome = rng.choice(list(OUTCOMES), p=list(OUTCOMES.values()), size=m)
+    ref["primary_need"] = rng.choice(list(NEEDS), p=list(NEEDS.values()), size=m)
+    ref["referral_outcome"] = outcome
+    ref["nfa"] = np.where(outcome == "No further action", "Y", "N")
+    ref["cin_referral_date"] = pd.to_datetime(ref["cin_referral_date"]).dt.strftime("%d/%m/%Y")
+    return ref
+
+
+def engagement_records(
+    sim: Simulation,
+    homes: dict[str, np.ndarray],
+    *,
+    start: dt.date,
+    end: dt.date,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Step 5b: one row per engagement; each family has ``1 + Poisson(0.15)`` of them."""
+    rows = []
+    family = 0
+    table = sim.areas
+    for code, n_fam, need in zip(table["lsoa_code"], table["families_engaged"],
+                                 table["idaci_score"], strict=True):  # fmt: skip
+        if n_fam == 0:
+            continue
+        per_family = 1 + rng.poisson(0.15, size=n_fam)
+        fam_of = np.repeat(np.arange(n_fam), per_family)
+        home = rng.choice(homes[code], size=n_fam)
+        priority = rng.random(n_fam) < (0.15 + 0.6 * need)
+        rows.append(pd.DataFrame({
+            "family_id": family + fam_of,
+            "engagement_start_date": _random_dates(rng, len(fam_of), start, end, trend=0.0),
+            "postcode": home[fam_of],
+            "priority_family": np.where(priority[fam_of], "Yes", "No"),
+        }))  # fmt: skip
+        family += n_fam
+    eng = pd.concat(rows, ignore_index=True).sort_values("engagement_start_date", kind="stable")
+    eng = eng.reset_index(drop=True)
+    k = len(eng)
+    eng.insert(0, "engagement_id", [f"SYN-E{j + 1:06d}" for j in range(k)])
+    eng["family_id"] = [f"SYN-F{f + 1:06d}" for f in eng["family_id"]]
+    eng["service"] = rng.choice(["Early help", "Children's centre"], p=[0.45, 0.55], size=k)
+    eng["engagement_start_date"] = pd.to_datetime(eng["engagement_start_date"]).dt.strftime(
+        "%Y-%m-%d"
+    )
+    return eng
+
+
+# -- step 6: mess --------------------------------------------------------------------------------
 def _messy_postcodes(rng: np.random.Generator, pcs: np.ndarray) -> np.ndarray:
     pcs = pcs.astype(object).copy()
     u = rng.random(len(pcs))
@@ -125,22 +426,54 @@ def _messy_postcodes(rng: np.random.Generator, pcs: np.ndarray) -> np.ndarray:
     return pcs
 
 
-def _choose_planted(
-    rng: np.random.Generator, areas: pd.DataFrame, n_off_radar: int, n_hidden: int
-) -> pd.DataFrame:
-    top = areas[areas["idaci_score"] >= areas["idaci_score"].quantile(0.8)]
-    if len(top) < n_off_radar + n_hidden:
+def _duplicate_some(rng: np.random.Generator, df: pd.DataFrame, share: float = 0.01):
+    dups = df.sample(frac=share, random_state=int(rng.integers(0, 2**31 - 1)))
+    return pd.concat([df, dups]).sort_index(kind="stable").reset_index(drop=True)
+
+
+def _make_messy(
+    ref: pd.DataFrame, eng: pd.DataFrame, postcodes: pd.DataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ref = ref.copy()
+    ref["postcode"] = _messy_postcodes(rng, ref["postcode"].to_numpy())
+    ref["synthetic"] = "yes"
+    eng = eng.copy()
+    by_en = rng.random(len(eng)) < 0.10
+    eng["easting"] = ""
+    eng["northing"] = ""
+    xy = postcodes.loc[eng.loc[by_en, "postcode"]]
+    eng.loc[by_en, "easting"] = xy["easting"].astype(int).astype(str).to_numpy()
+    eng.loc[by_en, "northing"] = xy["northing"].astype(int).astype(str).to_numpy()
+    eng.loc[by_en, "postcode"] = ""
+    eng.loc[~by_en, "postcode"] = _messy_postcodes(rng, eng.loc[~by_en, "postcode"].to_numpy())
+    eng = eng[["engagement_id", "family_id", "service", "engagement_start_date",
+               "priority_family", "postcode", "easting", "northing"]]  # fmt: skip
+    eng["synthetic"] = "yes"
+    return _duplicate_some(rng, ref), _duplicate_some(rng, eng)
+
+
+# -- the demo ------------------------------------------------------------------------------------
+def demo_areas(config: Config) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    """The config's LSOAs with need, its postcodes, and the postcodes of each LSOA.
+
+    Only LSOAs with at least one postcode are kept: a record needs a home.
+    """
+    if config.postcodes is None:
         raise InputError(
-            f"Only {len(top)} LSOAs in the most deprived fifth; ask for fewer planted areas."
+            f"{config.source}: demo-data places records on real postcodes; add a [postcodes] "
+            "table to the config."
         )
-    picks = rng.choice(top.index.to_numpy(), size=n_off_radar + n_hidden, replace=False)
-    truth = areas.loc[picks, ["lsoa_code"]].copy()
-    truth["kind"] = ["off_radar"] * n_off_radar + ["hidden_need"] * n_hidden
-    truth["multiplier"] = np.where(
-        truth["kind"] == "off_radar", OFF_RADAR_MULTIPLIER, HIDDEN_NEED_MULTIPLIER
+    lsoa = read_boundaries(config.lsoa, level="lsoa")
+    dep = read_deprivation(config.deprivation, authority_code=config.authority.code)
+    areas = lsoa[["lsoa_code", "geometry"]].merge(dep, on="lsoa_code", how="inner")
+    pcs = read_postcodes(config.postcodes)
+    pcs["lsoa_code"] = points_in_areas(
+        pcs["easting"].to_numpy(), pcs["northing"].to_numpy(), lsoa, "lsoa_code"
     )
-    truth["measure"] = np.where(truth["kind"] == "off_radar", "families_engaged", "referrals")
-    return truth.sort_values(["kind", "lsoa_code"]).reset_index(drop=True)
+    pcs = pcs.dropna(subset=["lsoa_code"])
+    homes = {code: grp.index.to_numpy() for code, grp in pcs.groupby("lsoa_code")}
+    areas = areas[areas["lsoa_code"].isin(homes)].reset_index(drop=True)
+    return areas, pcs, homes
 
 
 def generate(
@@ -148,149 +481,40 @@ def generate(
     *,
     seed: int = 42,
     years: int = 3,
+    area_cv: float = AREA_CV,
     n_off_radar: int = 8,
     n_hidden_need: int = 3,
+    reach: tuple[float, float] = REACH,
+    layout: Literal["scattered", "clustered"] = "scattered",
+    pool_share: float = POOL_SHARE,
     end: dt.date | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Make the synthetic referral and engagement tables and their ground truth (in memory)."""
-    if config.postcodes is None:
-        raise InputError(
-            f"{config.source}: demo-data places records on real postcodes; add a [postcodes] "
-            "table to the config."
-        )
-    rng = np.random.default_rng(seed)
+    """Make the synthetic referral and engagement tables and their ground truth (in memory).
+
+    The parameters after ``years`` are those of :func:`simulate`.
+    """
     start, stop = default_window(years, end)
-    lsoa = read_boundaries(config.lsoa, level="lsoa")
-    dep = read_deprivation(config.deprivation, authority_code=config.authority.code)
-    areas = lsoa[["lsoa_code"]].merge(dep, on="lsoa_code", how="inner")
-    pcs = read_postcodes(config.postcodes)
-    pcs["lsoa_code"] = points_in_areas(
-        pcs["easting"].to_numpy(), pcs["northing"].to_numpy(), lsoa, "lsoa_code"
-    )
-    pcs = pcs.dropna(subset=["lsoa_code"])
-    by_lsoa = {code: grp.index.to_numpy() for code, grp in pcs.groupby("lsoa_code")}
-    areas = areas[areas["lsoa_code"].isin(by_lsoa)].reset_index(drop=True)
-
-    need = areas["idaci_score"].to_numpy()
-    dbar = np.average(need, weights=areas["children"])
-    truth = _choose_planted(rng, areas, n_off_radar, n_hidden_need)
-    ref_mult = np.ones(len(areas))
-    eng_mult = np.ones(len(areas))
-    for _, t in truth.iterrows():
-        i = areas.index[areas["lsoa_code"] == t["lsoa_code"]][0]
-        (eng_mult if t["kind"] == "off_radar" else ref_mult)[i] = t["multiplier"]
+    areas, pcs, homes = demo_areas(config)
     span_years = ((stop - start).days + 1) / 365.25
-    children = areas["children"].to_numpy()
-    g = rng.gamma(AREA_NOISE_SHAPE, 1 / AREA_NOISE_SHAPE, size=len(areas))
-    h = rng.gamma(AREA_NOISE_SHAPE, 1 / AREA_NOISE_SHAPE, size=len(areas))
-    ref_mu = REFERRAL_RATE * (need / dbar) ** 0.9 * g * ref_mult * children / 1000 * span_years
-    eng_mu = ENGAGEMENT_RATE * (need / dbar) ** 0.7 * h * eng_mult * children / 1000 * span_years
-
-    # Referrals: children referred once, some again (re-referrals).
-    n_ref = rng.poisson(ref_mu)
-    rows = []
-    person = 0
-    for i, n in enumerate(n_ref):
-        if n == 0:
-            continue
-        # About 20% of referrals are repeats for a child already referred.
-        n_children = max(1, int(round(n / 1.25)))
-        child_of = np.concatenate(
-            [np.arange(n_children), rng.integers(0, n_children, size=max(0, n - n_children))]
-        )
-        homes = rng.choice(by_lsoa[areas.at[i, "lsoa_code"]], size=n_children)
-        firsts = _random_dates(rng, n_children, start, stop)
-        dates = firsts[child_of].copy()
-        repeat = np.arange(n) >= n_children
-        gaps = rng.exponential(210, size=repeat.sum()).astype(int) + 14
-        dates[repeat] = dates[repeat] + gaps.astype("timedelta64[D]")
-        keep = dates <= np.datetime64(stop)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "person_id": (person + child_of[keep]),
-                    "cin_referral_date": dates[keep],
-                    "postcode": homes[child_of[keep]],
-                }
-            )
-        )
-        person += n_children
-    ref = pd.concat(rows, ignore_index=True).sort_values("cin_referral_date", kind="stable")
-    ref = ref.reset_index(drop=True)
-    m = len(ref)
-    ref.insert(0, "cin_referral_id", [f"SYN-R{j + 1:06d}" for j in range(m)])
-    ref["person_id"] = [f"SYN-P{p + 1:06d}" for p in ref["person_id"]]
-    ref["referral_source"] = rng.choice(list(SOURCES), p=list(SOURCES.values()), size=m)
-    outcome = rng.choice(list(OUTCOMES), p=list(OUTCOMES.values()), size=m)
-    ref["primary_need"] = rng.choice(list(NEEDS), p=list(NEEDS.values()), size=m)
-    ref["referral_outcome"] = outcome
-    ref["nfa"] = np.where(outcome == "No further action", "Y", "N")
-    ref["cin_referral_date"] = pd.to_datetime(ref["cin_referral_date"]).dt.strftime("%d/%m/%Y")
-    ref["postcode"] = _messy_postcodes(rng, ref["postcode"].to_numpy())
-    ref["synthetic"] = "yes"
-
-    # Engagement: families engaged, some more than once.
-    n_eng = rng.poisson(eng_mu)
-    rows = []
-    family = 0
-    for i, n in enumerate(n_eng):
-        if n == 0:
-            continue
-        n_fam = max(1, int(round(n / 1.15)))
-        fam_of = np.concatenate(
-            [np.arange(n_fam), rng.integers(0, n_fam, size=max(0, n - n_fam))]
-        )
-        homes = rng.choice(by_lsoa[areas.at[i, "lsoa_code"]], size=n_fam)
-        priority = rng.random(n_fam) < (0.15 + 0.6 * need[i])
-        rows.append(
-            pd.DataFrame(
-                {
-                    "family_id": family + fam_of,
-                    "engagement_start_date": _random_dates(rng, n, start, stop, trend=0.0),
-                    "postcode": homes[fam_of],
-                    "priority_family": np.where(priority[fam_of], "Yes", "No"),
-                }
-            )
-        )
-        family += n_fam
-    eng = pd.concat(rows, ignore_index=True).sort_values("engagement_start_date", kind="stable")
-    eng = eng.reset_index(drop=True)
-    k = len(eng)
-    eng.insert(0, "engagement_id", [f"SYN-E{j + 1:06d}" for j in range(k)])
-    eng["family_id"] = [f"SYN-F{f + 1:06d}" for f in eng["family_id"]]
-    eng["service"] = rng.choice(["Early help", "Children's centre"], p=[0.45, 0.55], size=k)
-    eng["engagement_start_date"] = pd.to_datetime(eng["engagement_start_date"]).dt.strftime(
-        "%Y-%m-%d"
-    )
-    by_en = rng.random(k) < 0.10
-    eng["easting"] = ""
-    eng["northing"] = ""
-    xy = pcs.loc[eng.loc[by_en, "postcode"]]
-    eng.loc[by_en, "easting"] = xy["easting"].astype(int).astype(str).to_numpy()
-    eng.loc[by_en, "northing"] = xy["northing"].astype(int).astype(str).to_numpy()
-    eng.loc[by_en, "postcode"] = ""
-    eng.loc[~by_en, "postcode"] = _messy_postcodes(rng, eng.loc[~by_en, "postcode"].to_numpy())
-    eng = eng[["engagement_id", "family_id", "service", "engagement_start_date",
-               "priority_family", "postcode", "easting", "northing"]]
-    eng["synthetic"] = "yes"
-
-    ref = _duplicate_some(rng, ref)
-    eng = _duplicate_some(rng, eng)
-    truth = truth.merge(areas[["lsoa_code", "idaci_score", "children"]], on="lsoa_code")
-    truth["synthetic"] = "yes"
-    return {"referrals": ref, "engagement": eng, "truth": truth}
-
-
-def _duplicate_some(rng: np.random.Generator, df: pd.DataFrame, share: float = 0.01):
-    dups = df.sample(frac=share, random_state=int(rng.integers(0, 2**31 - 1)))
-    return pd.concat([df, dups]).sort_index(kind="stable").reset_index(drop=True)
+    sim = simulate(
+        areas, seed=seed, years=span_years, area_cv=area_cv, n_off_radar=n_off_radar,
+        n_hidden_need=n_hidden_need, reach=reach, layout=layout, pool_share=pool_share,
+    )  # fmt: skip
+    rng = _streams(seed)["records"]
+    ref = referral_records(sim, homes, start=start, end=stop, rng=rng)
+    eng = engagement_records(sim, homes, start=start, end=stop, rng=rng)
+    ref, eng = _make_messy(ref, eng, pcs, rng)
+    return {"referrals": ref, "engagement": eng, "truth": sim.truth}
 
 
 def write_demo_data(
     config: Config, folder: Path, *, seed: int = 42, years: int = 3, **kwargs
 ) -> DemoFiles:
     """Generate and write ``referrals_synthetic.csv``, ``engagement_synthetic.csv`` and
-    ``planted_truth.csv`` into ``folder``, each under a SYNTHETIC banner line."""
+    ``planted_truth.csv`` into ``folder``, each under a SYNTHETIC banner line.
+
+    ``kwargs`` go to :func:`generate` (``area_cv``, ``reach``, ``layout``, ...).
+    """
     tables = generate(config, seed=seed, years=years, **kwargs)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -318,5 +542,20 @@ def read_truth(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
-__all__ = ["DemoFiles", "default_window", "generate", "read_truth", "write_demo_data"]
-
+__all__ = [
+    "AREA_CV",
+    "DemoFiles",
+    "Simulation",
+    "area_variation",
+    "default_window",
+    "demo_areas",
+    "draw_counts",
+    "engagement_records",
+    "generate",
+    "need_model",
+    "plant",
+    "read_truth",
+    "referral_records",
+    "simulate",
+    "write_demo_data",
+]

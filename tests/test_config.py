@@ -122,7 +122,7 @@ def test_demo_config_reads(demo_config_path):
          r"bands"),
         ("[schools]\n", "[schools]\nphase = 1\n", r"\[schools\] has an unknown key 'phase'"),
         ("[output]\n", "[outputs]\n", r"unknown section \[outputs\]"),
-        ("flag_level = 0.998", "flag_level = 2", r"\[radar\] flag_level must be a coverage"),
+        ("fdr = 0.2 ", "fdr = 2 ", r"\[radar\] fdr must be a false discovery rate"),
         ('start = "2022-10-01"', 'start = "1 Oct 2022"', r"\[period\] start = '1 Oct 2022' is "
          "not a date"),
         ('code = "E08000004"', 'code = "Oldham"', r"\[authority\] code must be a GSS code"),
@@ -141,6 +141,7 @@ def test_config_values_are_type_checked_at_load(tmp_path, old, new, message):
 def test_radar_settings_come_from_the_config(tmp_path):
     from tests.conftest import write_config
 
-    path = write_config(tmp_path, spec='bands = 5 =>bands = 4 \nmethod = "poisson"\n')
+    path = write_config(tmp_path, spec='bands = 5 =>bands = 4 ',
+                        method='method = "poisson"=>method = "indirect"')
     radar = load_config(path).radar
-    assert radar.bands == 4 and radar.method == "poisson"
+    assert radar.bands == 4 and radar.method == "indirect"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from needmap import stats
 
@@ -26,10 +26,6 @@ def test_poisson_exact_interval_matches_chi2_literals():
     low, high = stats.poisson_exact_interval([10], level=0.95)
     assert low[0] == pytest.approx(4.7953886961, rel=1e-9)
     assert high[0] == pytest.approx(18.3903560420, rel=1e-9)
-    # 99.8%: chi2.ppf(0.001, 20) / 2 and chi2.ppf(0.999, 22) / 2
-    low, high = stats.poisson_exact_interval([10], level=0.998)
-    assert low[0] == pytest.approx(2.9605203727, rel=1e-9)
-    assert high[0] == pytest.approx(24.1339711454, rel=1e-9)
     # O = 0: lower 0, upper -ln(0.025) = 3.6889 (chi2.ppf(0.975, 2) / 2)
     low, high = stats.poisson_exact_interval([0])
     assert low[0] == 0.0
@@ -48,145 +44,120 @@ def test_byar_interval_by_hand():
     assert high[0] == pytest.approx(18.3903560 / 5, rel=5e-3)
 
 
-def test_byar_zero_count_and_zero_expected():
-    low, high = stats.byar_interval([0, 3], [4.0, 0.0])
+def test_byar_zero_hidden_and_zero_expected():
+    low, high = stats.byar_interval([0, 3, np.nan], [4.0, 0.0, 4.0])
     assert low[0] == 0.0
     # O = 0: upper = 1 * (1 - 1/9 + z/3)^3 / 4
     assert high[0] == pytest.approx((1 - 1 / 9 + Z95 / 3) ** 3 / 4)
     assert np.isnan(low[1]) and np.isnan(high[1])
+    assert np.isnan(low[2]) and np.isnan(high[2])  # a hidden count has no interval
 
 
-def test_wilson_interval_by_hand():
-    # k = 8, n = 20: p = 0.4, centre = (0.4 + z^2/40) / (1 + z^2/20)
-    k, n = 8, 20
-    p = k / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 / (1 + Z95**2 / n) * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n**2))
-    low, high = stats.wilson_interval([k], [n])
-    assert low[0] == pytest.approx(centre - half) and low[0] == pytest.approx(0.2188, abs=1e-4)
-    assert high[0] == pytest.approx(centre + half) and high[0] == pytest.approx(0.6134, abs=1e-4)
+def test_count_tails_by_hand():
+    # Poisson(4): P(Y <= 2) = e^-4 (1 + 4 + 8) = 0.238103; P(Y >= 7) = 1 - P(Y <= 6).
+    assert stats.count_cdf([2], [4.0])[0] == pytest.approx(13 * math.exp(-4))
+    below6 = math.exp(-4) * sum(4**k / math.factorial(k) for k in range(7))
+    assert stats.count_sf([7], [4.0])[0] == pytest.approx(1 - below6)
+    # Negative binomial with tau2 = 0.5 around E = 4: size 2, p = 2 / 6. P(Y = 0) = (1/3)^2.
+    assert stats.count_cdf([0], [4.0], tau2=0.5)[0] == pytest.approx(1 / 9)
+    assert math.exp(stats.count_logpmf([0], [4.0], tau2=0.5)[0]) == pytest.approx(1 / 9)
+    # Its mean and variance are E and E + tau2 E^2 = 4 + 8.
+    y = np.arange(400)
+    pmf = np.exp(stats.count_logpmf(y, np.full(400, 4.0), tau2=0.5))
+    assert pmf.sum() == pytest.approx(1.0)
+    assert (y * pmf).sum() == pytest.approx(4.0)
+    assert ((y - 4.0) ** 2 * pmf).sum() == pytest.approx(12.0)
+    np.testing.assert_allclose(stats.count_logpmf(y[:30], np.full(30, 4.0), tau2=0.5),
+                               sps.nbinom(2, 1 / 3).logpmf(y[:30]))  # fmt: skip
+    assert np.isnan(stats.count_cdf([2], [0.0])[0])
 
 
-def test_proportion_funnel_for_known_n_and_p():
-    # n = 100, p0 = 0.2: sd = sqrt(0.2 * 0.8 / 100) = 0.04
-    low, high = stats.proportion_funnel_limits([100], 0.2, level=0.95)
-    assert low[0] == pytest.approx(0.2 - Z95 * 0.04)
-    assert low[0] == pytest.approx(0.12160, abs=1e-5)
-    assert high[0] == pytest.approx(0.27840, abs=1e-5)
-    low, high = stats.proportion_funnel_limits([400], 0.5, level=0.998)  # sd = 0.025
-    assert low[0] == pytest.approx(0.5 - Z998 * 0.025)
-    assert high[0] == pytest.approx(0.5 + Z998 * 0.025)
-
-
-def test_poisson_funnel_interpolation_by_hand():
+def test_ratio_limit_interpolates_like_spiegelhalter():
     # E = 10, lower 95% limit: p = 0.025 lies between F(3) and F(4) of Poisson(10).
     f3 = math.exp(-10) * sum(10**k / math.factorial(k) for k in range(4))  # 0.0103361
     f4 = f3 + math.exp(-10) * 10**4 / math.factorial(4)  # 0.0292527
     alpha = (f4 - 0.025) / (f4 - f3)
-    low, high = stats.poisson_funnel_limits([10.0], level=0.95)
+    low = stats.ratio_limit([10.0], 0.025)
     assert low[0] == pytest.approx((4 - alpha) / 10, rel=1e-9)
     assert low[0] == pytest.approx(0.37752, abs=1e-5)
-    # Upper limit sits above 1 and the funnel narrows as E grows.
-    low_big, high_big = stats.poisson_funnel_limits([1000.0], level=0.95)
-    assert 1 < high_big[0] < high[0] and low[0] < low_big[0] < 1
-    # For large E the exact limits approach the normal 1 +- z / sqrt(E).
-    assert low_big[0] == pytest.approx(1 - Z95 / math.sqrt(1000), abs=2e-3)
-    # E = 2 at 99.8%: P(O = 0) = e^-2 = 0.135 > 0.001, so no count is unusually low: limit 0.
-    low_small, _ = stats.poisson_funnel_limits([2.0], level=0.998)
-    assert low_small[0] == 0.0
+    # E = 2 at p = 0.001: P(O = 0) = e^-2 = 0.135 > 0.001, so no count is unusually low.
+    assert stats.ratio_limit([2.0], 0.001)[0] == 0.0
+    # For large E the limits approach the normal 1 +- z / sqrt(E).
+    assert stats.ratio_limit([1000.0], 0.025)[0] == pytest.approx(1 - Z95 / math.sqrt(1000),
+                                                                abs=2e-3)  # fmt: skip
 
 
-def test_sqrt_ratio_limits_and_z_agree():
-    # A ratio sitting exactly on the 99.8% lower limit has z = -3.09 on the sqrt scale.
-    e = np.array([4.0, 25.0, 100.0])
-    low, high = stats.sqrt_ratio_funnel_limits(e, level=0.998)
-    # E = 25: sqrt(ratio) = 1 - 3.0902 / 10, ratio = 0.6909^2 = 0.47737
-    assert low[1] == pytest.approx((1 - Z998 / 10) ** 2)
-    assert high[1] == pytest.approx((1 + Z998 / 10) ** 2)
-    np.testing.assert_allclose(stats.sqrt_ratio_z(low * e, e), [-Z998] * 3)
-    # E = 4: 1 - 3.09 / 4 > 0 so the limit is not clipped: (0.2274)^2
-    assert low[0] == pytest.approx((1 - Z998 / 4) ** 2)
-    # tau2 widens every limit, phi scales the Poisson part only.
-    low_t, _ = stats.sqrt_ratio_funnel_limits(e, level=0.998, tau2=0.01)
-    assert np.all(low_t < low)
-    low_p, _ = stats.sqrt_ratio_funnel_limits([25.0], level=0.998, phi=4.0)
-    assert low_p[0] == pytest.approx((1 - Z998 * 2 / 10) ** 2)
+@pytest.mark.parametrize("tau2", [0.0, 0.05])
+@pytest.mark.parametrize("p", [0.001, 0.025, 0.2])
+def test_a_count_is_beyond_the_limit_exactly_when_its_tail_is_below_p(tau2, p):
+    for e in (3.0, 12.5, 40.0, 97.3):
+        counts = np.arange(0, int(6 * e) + 20)
+        low = stats.ratio_limit([e], p, tau2=tau2)[0]
+        high = stats.ratio_limit([e], p, tau2=tau2, side="upper")[0]
+        cdf = stats.count_cdf(counts, np.full(counts.shape, e), tau2=tau2)
+        sf = stats.count_sf(counts, np.full(counts.shape, e), tau2=tau2)
+        np.testing.assert_array_equal(counts / e < low, cdf < p)
+        np.testing.assert_array_equal(counts / e > high, sf < p)
 
 
-def test_sqrt_ratio_z_by_hand():
-    assert stats.sqrt_ratio_z([16], [25])[0] == pytest.approx(2 * (4 - 5))
-    assert np.isnan(stats.sqrt_ratio_z([3], [0])[0])
+def test_freeman_tukey_by_hand():
+    # O = 8, E = 6: sqrt(8) + sqrt(9) - sqrt(25) = 0.828427
+    assert stats.freeman_tukey([8], [6.0])[0] == pytest.approx(math.sqrt(8) - 2)
+    assert stats.freeman_tukey([8], [6.0], tau2=0.5)[0] == pytest.approx((math.sqrt(8) - 2) / 2)
 
 
-def test_overdispersion_by_hand_without_winsorising():
-    z = np.array([3.0, -3.0, 1.0, -1.0, 2.0, -2.0])
-    s = np.array([0.1, 0.1, 0.2, 0.2, 0.5, 0.5])
-    od = stats.estimate_overdispersion(z, s, winsor=0.0, alpha=0.05)
-    phi = (9 + 9 + 1 + 1 + 4 + 4) / 6  # 4.6667
-    w = 1 / s**2  # 100, 100, 25, 25, 4, 4: sum 258, sum of squares 21282
-    tau2 = (6 * phi - 5) / (258 - 21282 / 258)  # 23 / 175.512 = 0.13105
-    assert od.phi == pytest.approx(phi)
-    assert od.overdispersed
-    assert w.sum() == 258
-    assert od.tau2 == pytest.approx(tau2) and od.tau2 == pytest.approx(0.131045, abs=1e-6)
+def test_huber_beta_values():
+    # E[min(Z^2, k^2)] = (2 Phi(k) - 1) - 2 k phi(k) + 2 k^2 (1 - Phi(k))
+    assert stats.huber_beta(1.5) == pytest.approx(0.7784652, abs=1e-6)
+    assert stats.huber_beta(1.0) == pytest.approx(0.5160586, abs=1e-6)
+    assert stats.huber_beta(50.0) == pytest.approx(1.0)
 
 
-def test_overdispersion_winsorising_tames_an_outlier_and_null_is_not_flagged():
+def test_robust_tau2_recovers_the_spread_and_resists_outliers():
     rng = np.random.default_rng(1)
-    z = rng.standard_normal(200)
-    od = stats.estimate_overdispersion(z, np.ones(200))
-    assert not od.overdispersed and od.tau2 == 0.0 and od.phi < 1.2
-    z_out = z.copy()
-    z_out[:5] = -12.0  # five planted outliers (2.5%) fall inside the winsorised tail
-    od_out = stats.estimate_overdispersion(z_out, np.ones(200))
-    assert not od_out.overdispersed
-    od_raw = stats.estimate_overdispersion(z_out, np.ones(200), winsor=0.0)
-    assert od_raw.overdispersed and od_raw.phi > 4
+    e = rng.uniform(5, 100, 400)
+    poisson = rng.poisson(e)
+    assert stats.robust_tau2(poisson, e) < 0.002
+    estimates = []
+    for _ in range(40):
+        y = rng.poisson(e * rng.gamma(25, 1 / 25, e.size))  # CV 0.2: tau2 = 0.04
+        estimates.append(stats.robust_tau2(y, e))
+    assert np.mean(estimates) == pytest.approx(0.04, rel=0.08)
+    # Ten areas at a tenth of their expectation move a plain variance a lot, this little.
+    y = rng.poisson(e * rng.gamma(25, 1 / 25, e.size))
+    spoiled = y.copy()
+    spoiled[:10] = (y[:10] * 0.1).astype(int)
+    moment = np.mean(((spoiled - e) ** 2 - e) / e**2)
+    assert stats.robust_tau2(spoiled, e) < 0.055 < moment
+    # Leaving the spoiled areas out (weight 0) gives the clean estimate back.
+    weights = np.r_[np.zeros(10), np.ones(e.size - 10)]
+    assert stats.robust_tau2(spoiled, e, weights=weights) == pytest.approx(
+        stats.robust_tau2(y[10:], e[10:]))
 
 
-def test_marshall_eb_small_example_by_hand():
-    # Three areas: 2/100, 10/200, 30/700. m = 42/1000 = 0.042.
-    o = np.array([2.0, 10.0, 30.0])
-    n = np.array([100.0, 200.0, 700.0])
-    m = 42 / 1000
-    r = o / n  # 0.02, 0.05, 0.042857
-    s2 = (100 * (0.02 - m) ** 2 + 200 * (0.05 - m) ** 2 + 700 * (r[2] - m) ** 2) / 1000
-    a = s2 - m / (1000 / 3)  # 6.7e-05 - 1.26e-04 < 0, so A = 0: every rate is pooled
-    assert a < 0
-    eb = stats.marshall_eb(o, n)
-    assert eb.prior_mean == pytest.approx(0.042)
-    assert eb.prior_variance == 0.0
-    np.testing.assert_allclose(eb.rates, [0.042] * 3)
-
-    # Spread the rates out: 1/100, 20/200, 21/700, m = 0.042 again.
-    o = np.array([1.0, 20.0, 21.0])
-    r = o / n  # 0.01, 0.10, 0.03
-    s2 = (100 * 0.032**2 + 200 * 0.058**2 + 700 * 0.012**2) / 1000  # 0.0008760
-    a = s2 - 0.042 / (1000 / 3)  # 0.000876 - 0.000126 = 0.000750
-    c = a / (a + 0.042 / n)  # 0.641, 0.781, 0.926
-    eb = stats.marshall_eb(o, n)
-    assert s2 == pytest.approx(0.000876)
-    assert eb.prior_variance == pytest.approx(0.00075)
-    np.testing.assert_allclose(eb.shrinkage, c)
-    np.testing.assert_allclose(eb.rates, 0.042 + c * (r - 0.042))
-    # Shrinkage pulls every rate towards the pooled one, the smallest area most.
-    assert np.all(np.abs(eb.rates - m) <= np.abs(r - m))
-    assert eb.shrinkage[0] < eb.shrinkage[1] < eb.shrinkage[2]
+def test_bh_cutoff_by_hand():
+    # Benjamini & Hochberg's step-up at q = 0.2 on ten p-values: k/m q = 0.02, 0.04, ...
+    p = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+    # p(5) = 0.042 <= 0.10 and p(7) = 0.074 <= 0.14; p(8) = 0.205 > 0.16: R = 7.
+    assert stats.bh_cutoff(p, 0.2) == pytest.approx(0.14)
+    assert stats.bh_cutoff(p, 0.05) == pytest.approx(0.01)  # p(2) = 0.008 <= 0.01: R = 2
+    # Nothing passes: the cut-off is where the first flag would be, q / m.
+    assert stats.bh_cutoff([0.5, 0.9], 0.2) == pytest.approx(0.1)
+    assert stats.bh_cutoff([np.nan, 0.01], 0.2) == pytest.approx(0.2)  # NaN is not tested
+    with pytest.raises(ValueError, match="false discovery rate"):
+        stats.bh_cutoff(p, 1.5)
 
 
-def test_marshall_eb_reproduces_published_st_louis_example():
-    # esda's Empirical_Bayes docstring (St Louis homicides 1979-84, HC7984 / PO7984) publishes
-    # these smoothed rates for the first ten counties; the data ship with libpysal.
-    libpysal = pytest.importorskip("libpysal")
-    data = pd.read_csv(libpysal.examples.get_path("stl_hom.csv"))
-    eb = stats.marshall_eb(data["HC7984"].to_numpy(), data["PO7984"].to_numpy())
-    published = [
-        2.36718950e-05, 4.54539167e-05, 4.78114019e-05, 2.76907146e-05, 6.58989323e-05,
-        3.66494122e-05, 5.79952721e-05, 2.03064590e-05, 3.31152999e-05, 3.02748380e-05,
-    ]  # fmt: skip
-    np.testing.assert_allclose(eb.rates[:10], published, rtol=1e-7)
-
-
-def test_marshall_eb_rejects_bad_population():
-    with pytest.raises(ValueError, match="positive"):
-        stats.marshall_eb([1, 2], [10, 0])
+def test_mixture_posterior_by_hand():
+    # Poisson: log LR = E (1 - r) + O log r. E = 10, r = 0.5, O = 3, share 0.2.
+    log_odds = 10 * 0.5 + 3 * math.log(0.5) + math.log(0.2 / 0.8)
+    expected = 1 / (1 + math.exp(-log_odds))
+    got = stats.mixture_posterior([3], [10.0], tau2=0.0, share=0.2, reach=0.5)[0]
+    assert got == pytest.approx(expected)
+    # The same from the two Poisson probabilities directly.
+    f1, f0 = sps.poisson.pmf(3, 5.0), sps.poisson.pmf(3, 10.0)
+    assert got == pytest.approx(0.2 * f1 / (0.2 * f1 + 0.8 * f0))
+    # And for the negative binomial.
+    f1, f0 = sps.nbinom.pmf(3, 10, 10 / 15), sps.nbinom.pmf(3, 10, 10 / 20)
+    got = stats.mixture_posterior([3], [10.0], tau2=0.1, share=0.2, reach=0.5)[0]
+    assert got == pytest.approx(0.2 * f1 / (0.2 * f1 + 0.8 * f0))
