@@ -278,7 +278,10 @@ def generate(
     eng = _duplicate_some(rng, eng)
     truth = truth.merge(areas[["lsoa_code", "idaci_score", "children"]], on="lsoa_code")
     truth["synthetic"] = "yes"
-    return {"referrals": ref, "engagement": eng, "truth": truth}
+    from needmap.synthetic_outcomes import add_outcomes  # planted outcomes (issue 16)
+
+    return add_outcomes(config, {"referrals": ref, "engagement": eng, "truth": truth},
+                        seed=seed, start=start, end=stop)
 
 
 def _duplicate_some(rng: np.random.Generator, df: pd.DataFrame, share: float = 0.01):
@@ -297,6 +300,7 @@ def write_demo_data(
         "referrals": folder / "referrals_synthetic.csv",
         "engagement": folder / "engagement_synthetic.csv",
         "truth": folder / "planted_truth.csv",
+        "families": folder / "families_synthetic.csv",
     }
     for name, df in tables.items():
         tmp = paths[name].with_suffix(".csv.tmp")
