@@ -8,8 +8,10 @@ written to the truth table:
    probability ``EARLY_HELP_BY_DECILE[d]`` (from 0.65 in national IDACI decile 1, the most
    deprived, down to 0.15 in decile 10), a children's centre otherwise. Truth (``kind =
    targeting``): each service's concentration index over the authority's children ranked by
-   decile, and its share of families in deciles 1-3, *expected given where the engaged families
-   live* (the only randomness left is the service draw).
+   decile over the whole period, as drawn (``value``: what the published index must recover,
+   within what protection moves it) and as the design expects given where the engaged families
+   live (``expected``: the draw adds sampling noise around it), and the share of families in
+   deciles 1-3 as drawn.
 2. **A falling reach.** In one ward (the one whose need, its children-weighted IDACI score, is
    closest to the median ward's, among wards holding no LSOA planted off the radar or with hidden
    need) each engagement is kept with probability ``REACH_FALL ** t``, ``t`` in years
@@ -195,20 +197,31 @@ def add_outcomes(config: Config, tables: dict[str, pd.DataFrame], *, seed: int,
                      "note": "share of each cohort whose next referral went to social care"})
         p = np.array([EARLY_HELP_BY_DECILE[int(d)] if s == "early_help"
                       else 1 - EARLY_HELP_BY_DECILE[int(d)] for d in children.index])
-        located = np.isfinite(fam_dec)
+        located = np.isfinite(fam_dec) & _has_valid_row(eng, eng_lsoa, families)
         n_by_dec = pd.Series(fam_dec[located]).value_counts().reindex(children.index,
                                                                       fill_value=0)
         expected = n_by_dec.to_numpy(dtype=float) * p
-        ci = concentration_index(expected, children.to_numpy(dtype=float))
-        top = expected[children.index <= 3].sum() / expected.sum()
-        rows.append({"kind": "targeting", "level": "authority", "service": s,
-                     "measure": f"families_{s}", "value": round(ci.index, 4),
-                     "share_deciles_1_3": round(float(top), 4),
-                     "note": "concentration index expected given where families live"})
+        realised = pd.Series(fam_dec[located & (fam_service == s)]).value_counts().reindex(
+            children.index, fill_value=0).to_numpy(dtype=float)
+        kids = children.to_numpy(dtype=float)
+        rows.append({
+            "kind": "targeting", "level": "authority", "service": s, "measure": f"families_{s}",
+            "value": round(concentration_index(realised, kids).index, 4),
+            "expected": round(concentration_index(expected, kids).index, 4),
+            "share_deciles_1_3": round(float(realised[children.index <= 3].sum()
+                                             / realised.sum()), 4),
+            "note": "concentration index over the whole period of the families as drawn "
+                    "(value) and as the design expects given where families live (expected)"})
     extra = pd.DataFrame(rows).assign(synthetic="yes")
     truth = pd.concat([truth, extra], ignore_index=True)
     fam_table["synthetic"] = "yes"
     return {"referrals": ref, "engagement": eng, "truth": truth, "families": fam_table}
+
+
+def _has_valid_row(eng: pd.DataFrame, eng_lsoa: np.ndarray, families: pd.Index) -> np.ndarray:
+    """True for families with a row a refresh keeps (they are the ones counted)."""
+    ok = pd.Series(eng_lsoa != None, index=eng.index)  # noqa: E711
+    return families.map(ok.groupby(eng["family_id"]).any()).to_numpy(dtype=bool)
 
 
 def _falling_ward(areas: pd.DataFrame, truth: pd.DataFrame) -> str:
