@@ -88,9 +88,11 @@ def _glm(y: np.ndarray, X: np.ndarray, offset: np.ndarray
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = GLM(y, X, family=Poisson(), offset=offset).fit(scale="X2")
-    scale = float(res.scale) if np.isfinite(res.scale) else 1.0
-    scale = max(scale, 1.0)
+        res = GLM(y, X, family=Poisson(), offset=offset).fit()
+    # Pearson chi-square over residual degrees of freedom (what fit(scale="X2") gives, but
+    # that fit fails on a series the line fits exactly).
+    scale = float(res.pearson_chi2 / res.df_resid) if res.df_resid > 0 else 1.0
+    scale = max(scale, 1.0) if np.isfinite(scale) else 1.0
     return np.asarray(res.params), np.asarray(res.normalized_cov_params) * scale, scale
 
 
