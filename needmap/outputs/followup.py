@@ -135,7 +135,7 @@ def followup_table(snapshot: Snapshot, level: str, *, periods: list[str] | None 
         }))
     out = pd.concat(frames, ignore_index=True)
     order = {p: i for i, p in enumerate(periods)}
-    out = out.sort_values(["cohort", "area_code", "service"],
+    out = out.sort_values(["cohort", "area_code"],
                           key=lambda c: c.map(order) if c.name == "cohort" else c, kind="stable")
     return out[FOLLOWUP_COLUMNS].reset_index(drop=True)
 
