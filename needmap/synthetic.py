@@ -20,6 +20,9 @@ children-weighted mean):
   authority's most deprived IDACI fifth have engagement multiplied by ``OFF_RADAR_MULTIPLIER``
   ("off the radar": high need, low engagement); ``n_hidden_need`` other high-need LSOAs have
   referrals multiplied by ``HIDDEN_NEED_MULTIPLIER`` ("hidden need").
+* planted outcomes (``needmap.synthetic_outcomes``, whose docstring gives them): a families table
+  linking children to families, a ward whose families engaged fall by 25% a year, re-referral and
+  step-up shares by service, and early help targeted on need; all in the truth table too.
 * mess, as real exports have: ~3% blank or unknown postcodes, ~15% lower-case or unspaced
   postcodes, ~1% duplicated rows, dd/mm/yyyy dates in the referrals file (ISO in engagement), and
   ~10% of engagement rows located by easting/northing instead of postcode.
