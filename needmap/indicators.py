@@ -454,9 +454,9 @@ def _stack(cells: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     """Existing cells first and unchanged, the new ones after them."""
     if extra.empty:
         return cells
-    out = pd.concat([cells.astype({c: object for c in ("level", "period", "measure")}), extra],
-                    ignore_index=True)
-    for col in ("level", "period", "measure"):
+    cols = ("level", "area_code", "period", "measure")
+    out = pd.concat([cells.astype(dict.fromkeys(cols, object)), extra], ignore_index=True)
+    for col in cols:
         out[col] = out[col].astype("category")
     return out
 
@@ -529,7 +529,7 @@ def outcome_cells(
         kb = np.bincount(g, weights=key_b[pair_anchor_row][in_base], minlength=n_p * n_dec)
         for d, label in enumerate(IDACI_DECILES):
             sel = np.arange(n_p) * n_dec + d
-            frames.append(_cell_frame("authority", auth, periods, f"{base}_idaci_{label}",
+            frames.append(_outcome_frame("authority", auth, periods, f"{base}_idaci_{label}",
                                       count[sel], ka[sel], kb[sel]))
 
     # What followed: complete cohorts only.
@@ -554,7 +554,7 @@ def outcome_cells(
                 count, ka, kb = _distinct_families(gid[mask], fam[m_rows][mask],
                                                    key_a[m_rows][mask], key_b[m_rows][mask],
                                                    n_groups)
-                frames.append(_cell_frame(level, index, follow, measure, count, ka, kb))
+                frames.append(_outcome_frame(level, index, follow, measure, count, ka, kb))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -587,6 +587,21 @@ def _follow_up(pair_family: np.ndarray, anchor_day: np.ndarray, ref: pd.DataFram
     return found, found & social[nxt_c]
 
 
+def _outcome_frame(level: str, index: pd.Index, periods: pd.DataFrame, measure: str,
+                   count: np.ndarray, ka: np.ndarray, kb: np.ndarray) -> pd.DataFrame:
+    """One measure's cells for every area of ``index`` and period of ``periods``."""
+    n_p = len(periods)
+    return pd.DataFrame({
+        "level": level,
+        "area_code": np.repeat(index.to_numpy(dtype=object), n_p),
+        "period": np.tile(periods["period"].to_numpy(dtype=object), len(index)),
+        "measure": measure,
+        "count": np.asarray(count).astype(np.int64),
+        "key": np.rint(ka).astype(np.int64) % KEY_RANGE,
+        "key_b": np.rint(kb).astype(np.int64) % KEY_RANGE,
+    })
+
+
 def _distinct_families(gid: np.ndarray, fam: np.ndarray, key_a: np.ndarray, key_b: np.ndarray,
                        n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (group, family) counts and their key sums (keys are per family)."""
@@ -594,9 +609,7 @@ def _distinct_families(gid: np.ndarray, fam: np.ndarray, key_a: np.ndarray, key_
         z = np.zeros(n_groups)
         return z.astype(np.int64), z, z
     base = int(fam.max()) + 1
-    combined = gid * base + fam
-    pairs = pd.unique(combined)
-    first = _first_rows(pairs, combined)
+    pairs, first = np.unique(gid * base + fam, return_index=True)
     g = pairs // base
     return (np.bincount(g, minlength=n_groups),
             np.bincount(g, weights=key_a[first], minlength=n_groups),
