@@ -299,6 +299,141 @@ def cmd_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan(config, snap):
+    """The latest saved zone plan and its level (for --level zone)."""
+    from needmap.outputs.zone_tables import plan_level
+    from needmap.plans import PlanStore
+
+    plan = PlanStore(config.plans_db).latest_plan()
+    if plan is None:
+        raise InputError(f"No zone plan saved in {config.plans_db}. Save one with needmap zones "
+                         "--save --author NAME, or on the Zones page.")
+    return plan, plan_level(snap, plan)
+
+
+def cmd_trends(args: argparse.Namespace) -> int:
+    """Write each area's trajectory (computed at refresh) as CSV: verdict, yearly change with its
+    95 per cent interval, the latest quarter and the next quarter's forecast band.
+
+    --level zone uses the latest saved zone plan (fitted now on its areas' protected values);
+    --area CODE writes that area's quarters, trend and forecast instead.
+    """
+    from needmap.outputs.files import write_csv
+    from needmap.outputs.trajectories import trajectory_rows, trends_table
+
+    config, snap = _load(args)
+    if args.area:
+        table = trajectory_rows(snap, args.level, args.area)
+        write_csv(table, Path(args.out))
+        print(f"Wrote {args.out}: quarters, trend and forecast of {args.level} {args.area}.")
+        return 0
+    labels = plan_level = None
+    if args.level == "zone":
+        plan, plan_level = _plan(config, snap)
+        labels = plan.areas
+    table = trends_table(snap, args.level, labels=labels, plan_level=plan_level)
+    write_csv(table, Path(args.out))
+    reach = table[table["measure"] == "families_engaged"]["verdict"].value_counts()
+    print(f"Wrote {args.out}: {len(table)} rows ({args.level}). Reach: "
+          + ", ".join(f"{k} {v}" for k, v in reach.items()) + ".")
+    return 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """Write what changed since a snapshot (default: the one before the current): flags that
+    appeared, cleared or changed class, and trend verdicts that changed. Published figures only.
+    """
+    from needmap.outputs.changes import changes_since, load_since, stored_changes
+    from needmap.outputs.files import write_csv
+
+    config, snap = _load(args)
+    if args.since:
+        result = changes_since(snap, load_since(config.snapshots_folder, args.since))
+    else:
+        result = stored_changes(snap)
+    write_csv(result.table, Path(args.out))
+    print(f"Wrote {args.out}. {result.summary()}")
+    return 0
+
+
+def cmd_followup(args: argparse.Namespace) -> int:
+    """Write what followed engagement as CSV: of families engaged in a quarter or financial year,
+    the shares re-referred within 12 months, whose next referral went to social care, and with no
+    further referral, by area (or zone) and service, beside the authority's. Only cohorts with a
+    complete 12-month follow-up. What followed, not what engagement caused.
+    """
+    from needmap.outputs.files import write_csv
+    from needmap.outputs.followup import followup_table
+
+    config, snap = _load(args)
+    labels = plan_level = None
+    if args.level == "zone":
+        plan, plan_level = _plan(config, snap)
+        labels = plan.areas
+    table = followup_table(snap, args.level, periods=args.cohort or None, labels=labels,
+                           plan_level=plan_level)
+    write_csv(table, Path(args.out))
+    print(f"Wrote {args.out}: {len(table)} rows, cohorts {', '.join(table['cohort'].unique())}. "
+          f"Counts from 1 to {snap.threshold} are shown as c.")
+    return 0
+
+
+def cmd_targeting(args: argparse.Namespace) -> int:
+    """Write who each service reaches as CSV: families in England's most deprived neighbourhoods
+    against children, the concentration index with its 95 per cent interval and its trend.
+    --by-decile writes the families by IDACI decile instead; --level zone uses the saved plan.
+    """
+    from needmap.outputs.files import write_csv
+    from needmap.outputs.targeting import decile_table, targeting_table
+
+    config, snap = _load(args)
+    if args.by_decile:
+        table = decile_table(snap, args.period)
+    else:
+        labels = plan_level = None
+        if args.level == "zone":
+            plan, plan_level = _plan(config, snap)
+            labels = plan.areas
+        table = targeting_table(snap, args.period, labels=labels, plan_level=plan_level)
+    write_csv(table, Path(args.out))
+    print(f"Wrote {args.out}: {len(table)} rows.")
+    if "sentence" in table and args.level != "zone":
+        for sentence in table["sentence"]:
+            print(f"  {sentence}")
+    return 0
+
+
+def cmd_qsu10(args: argparse.Namespace) -> int:
+    """Write service users (families engaged) by national IDACI decile for one quarter, in the
+    shape of the Best Start Family Hubs quarterly return's QSU10, from the protected cells.
+    """
+    from needmap.outputs.files import write_csv
+    from needmap.outputs.targeting import qsu10_table
+
+    _, snap = _load(args)
+    quarter = args.quarter or snap.quarters()[-1]
+    table = qsu10_table(snap, quarter)
+    write_csv(table, Path(args.out))
+    print(f"Wrote {args.out}: QSU10-shaped service users by IDACI decile, {quarter}. Counts "
+          f"from 1 to {snap.threshold} are shown as c; each figure is protected on its own.")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the quarterly report for leaders: one printable HTML page (no script, no URL) with the
+    headline figures, trajectories, what changed, the top off-the-radar areas, who each service
+    reaches and what followed engagement. Print it to PDF from a browser.
+    """
+    from needmap.outputs.files import write_text_atomic
+    from needmap.outputs.report import quarterly_report_html
+
+    _, snap = _load(args)
+    html = quarterly_report_html(snap, args.quarter)
+    write_text_atomic(Path(args.out), html)
+    print(f"Wrote {args.out}: quarterly report {args.quarter or snap.quarters()[-1]}.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from needmap.config import MapSettings, ZoneSettings
     from needmap.outputs.maps.classes import SCHEMES
@@ -380,6 +515,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zone", type=int, required=True, help="the zone number")
     p.add_argument("--plan", type=int, help="a saved plan id (default: the latest)")
     p.add_argument("--out", default="zone_pack.html")
+
+    p = add("trends", cmd_trends)
+    p.add_argument("--level", choices=["lsoa", "ward", "authority", "zone"], default="ward")
+    p.add_argument("--area", help="one area's code: write its quarters, trend and forecast")
+    p.add_argument("--out", default="trends.csv")
+
+    p = add("changes", cmd_changes)
+    p.add_argument("--since", help="a snapshot id (see needmap snapshots); default: the one "
+                   "before the current")
+    p.add_argument("--out", default="changes.csv")
+
+    p = add("followup", cmd_followup)
+    p.add_argument("--level", choices=["lsoa", "ward", "authority", "zone"], default="ward")
+    p.add_argument("--cohort", action="append", help="a cohort period (2024Q1, FY2023-24); "
+                   "repeat for several; default: every complete one")
+    p.add_argument("--out", default="followup.csv")
+
+    p = add("targeting", cmd_targeting)
+    p.add_argument("--period", help="a published period (default: the configured one)")
+    p.add_argument("--level", choices=["authority", "zone"], default="authority")
+    p.add_argument("--by-decile", action="store_true", help="families by IDACI decile instead")
+    p.add_argument("--out", default="targeting.csv")
+
+    p = add("qsu10", cmd_qsu10)
+    p.add_argument("--quarter", help="a published quarter, e.g. 2025Q3 (default: the latest)")
+    p.add_argument("--out", default="qsu10.csv")
+
+    p = add("report", cmd_report)
+    p.add_argument("--quarter", help="a published quarter, e.g. 2025Q3 (default: the latest)")
+    p.add_argument("--out", default="quarterly_report.html")
     return parser
 
 

@@ -18,6 +18,21 @@ Definitions (also in docs/indicators.md):
   on its own, so a family seen in two LSOAs of one ward, or in two quarters of a year, counts once
   in the ward, or in the year.
 
+What followed engagement and whom it reached (new cells; families counted as above):
+
+* ``rereferred_12m``: families engaged in the period (the ``families_engaged`` cell is the cohort)
+  with a referral of any of their members (linked through ``[records] families``) dated within
+  365 days after the family's first engagement in the period (the *anchor*; a referral on the
+  anchor day itself is the one that led to it and does not count). ``stepped_up_12m``: those
+  whose next referral after the anchor went to social care. ``*_early_help`` /
+  ``*_childrens_centre``: the same for the service cohorts. These cells exist only for quarters
+  and financial years whose 12-month follow-up is complete by the period end.
+* ``families_engaged_idaci_<d>`` (authority only, every period): families engaged by the
+  national IDACI decile ``d`` (1 = most deprived tenth of England) of the LSOA of their first
+  engagement in the period; ``_unknown`` where that engagement is placed in a ward only. The
+  deciles partition ``families_engaged``; ``families_early_help_idaci_<d>`` and
+  ``families_childrens_centre_idaci_<d>`` partition the service counts the same way.
+
 Periods are the published ones only (:func:`published_periods`): calendar quarters, complete
 financial years (April to March) and the configured period. Each count is one *cell*
 ``(level, area_code, period, measure)`` with its true ``count`` and two cell keys (``key``,
@@ -50,6 +65,22 @@ FAMILY_MEASURES = [
     "families_childrens_centre",
 ]
 COUNT_COLUMNS = [*REFERRAL_MEASURES, *FAMILY_MEASURES]
+#: Days after the anchor in which a referral counts as following engagement (12 months).
+FOLLOW_UP_DAYS = 365
+#: Services with their own cohorts (``needmap.sources.records.SERVICES`` less "other").
+COHORT_SERVICES = ("early_help", "childrens_centre")
+#: Follow-up measure -> its cohort (the family count it is a part of).
+FOLLOWUP_COHORTS = {
+    "rereferred_12m": "families_engaged",
+    "stepped_up_12m": "families_engaged",
+    **{f"{m}_{s}": f"families_{s}" for s in COHORT_SERVICES
+       for m in ("rereferred_12m", "stepped_up_12m")},
+}
+FOLLOWUP_MEASURES = list(FOLLOWUP_COHORTS)
+#: National IDACI deciles (1 = most deprived) and "unknown" (placed in a ward only).
+IDACI_DECILES = (*[str(d) for d in range(1, 11)], "unknown")
+DECILE_BASES = ("families_engaged", *[f"families_{s}" for s in COHORT_SERVICES])
+DECILE_MEASURES = [f"{b}_idaci_{d}" for b in DECILE_BASES for d in IDACI_DECILES]
 NEED_COLUMNS = ["imd_score", "imd_pctile", "idaci_score", "idaci_pctile"]
 LEVELS = ("lsoa", "ward", "authority")
 KEY_RANGE = 256
@@ -231,6 +262,10 @@ def build_indicators(
         "authority": pd.Index([authority_code]),
     }
     cells = count_cells(ref, eng, periods, areas)
+    decile = pd.Series(lsoa_tab["idaci_decile"].to_numpy(dtype=float), index=areas["lsoa"])
+    extra = outcome_cells(ref, eng, periods, areas, lsoa_decile=decile,
+                          ref_family=_referral_families(referrals, engagement), end=end)
+    cells = _stack(cells, extra)
     return Indicators(
         lsoa=lsoa_out, ward=ward_out, authority=authority, periods=periods, cells=cells,
         period_start=start, period_end=end,
@@ -391,3 +426,189 @@ def quarterly(cells: pd.DataFrame, level: str, periods: pd.DataFrame, *,
     out["area_code"] = out["area_code"].astype(str)
     out["quarter"] = out["quarter"].astype(str)
     return out
+
+
+# -- what followed engagement, and whom it reached ------------------------------------------------
+
+
+def link_families(referrals: pd.DataFrame, families: pd.Series | None) -> pd.DataFrame:
+    """Referrals with the ``family_id`` of their person (``[records] families``), where known."""
+    if families is None or "person_id" not in referrals:
+        return referrals
+    person = referrals["person_id"].astype(str)
+    return referrals.assign(family_id=person.map(families).to_numpy())
+
+
+def _referral_families(referrals: pd.DataFrame, engagement: pd.DataFrame) -> np.ndarray:
+    """Each referral's family as the integer id :func:`_compact` gives that family (-1: none)."""
+    if "family_id" not in referrals or not len(engagement):
+        return np.full(len(referrals), -1, dtype=np.int64)
+    _, uniques = pd.factorize(engagement["family_id"])
+    ids = referrals["family_id"].astype(object).where(referrals["family_id"].notna(), None)
+    return pd.Index(uniques).get_indexer(ids).astype(np.int64)
+
+
+def _stack(cells: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """Existing cells first and unchanged, the new ones after them."""
+    if extra.empty:
+        return cells
+    cols = ("level", "area_code", "period", "measure")
+    out = pd.concat([cells.astype(dict.fromkeys(cols, object)), extra], ignore_index=True)
+    for col in cols:
+        out[col] = out[col].astype("category")
+    return out
+
+
+def follow_up_periods(periods: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """Quarters and financial years whose 12-month follow-up ends by ``end``."""
+    last = pd.Timestamp(end) - pd.Timedelta(days=FOLLOW_UP_DAYS)
+    ok = periods["kind"].isin(["quarter", "year"]) & (pd.to_datetime(periods["end"]) <= last)
+    return periods[ok].reset_index(drop=True)
+
+
+def outcome_cells(
+    ref: pd.DataFrame,
+    eng: pd.DataFrame,
+    periods: pd.DataFrame,
+    areas: dict[str, pd.Index],
+    *,
+    lsoa_decile: pd.Series,
+    ref_family: np.ndarray,
+    end: dt.date,
+) -> pd.DataFrame:
+    """Follow-up cells (every level, complete cohorts) and IDACI-decile cells (authority).
+
+    ``eng`` carries integer ``family_id`` (from :func:`_compact`) and per-family keys;
+    ``ref_family`` gives each referral's family in the same integers (-1: not linked). A family's
+    outcome and decile belong to the family in a period, from its first engagement in it (the
+    anchor), so they are the same in every area that counts the family, and the identities the
+    cells publish hold on the true counts: a part never exceeds its cohort, a ward never exceeds
+    its LSOAs plus its ward-only records, and the deciles add up to their total.
+    """
+    frames = []
+    if not len(eng):
+        return pd.DataFrame(columns=["level", "area_code", "period", "measure", "count", "key",
+                                     "key_b"])
+    rows, pidx = _memberships(eng["engagement_date"], periods)
+    fam = eng["family_id"].to_numpy(dtype=np.int64)
+    day = eng["engagement_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    n_p = len(periods)
+    pair = fam[rows] * n_p + pidx
+    # The anchor row of each (family, period): earliest date, then first row.
+    order = np.lexsort((rows, day[rows], pair))
+    first_of = np.ones(len(order), dtype=bool)
+    first_of[1:] = pair[order][1:] != pair[order][:-1]
+    anchor_pos = order[first_of]  # positions (into rows/pidx) of each pair's anchor
+    pairs = pair[anchor_pos]
+    pair_anchor_row = rows[anchor_pos]
+    where = np.searchsorted(pairs, pair)  # each membership's pair index (pairs are sorted)
+
+    service = (eng["service"].astype(object).to_numpy() if "service" in eng
+               else np.full(len(eng), "other", dtype=object))
+    key_a, key_b = _column(eng, "key"), _column(eng, "key_b")
+    auth = areas["authority"]
+
+    # IDACI deciles of each pair, from its anchor's LSOA (authority, every period).
+    lsoa_codes = eng["lsoa_code"].astype(object).where(eng["lsoa_code"].notna(), None)
+    dec = lsoa_decile.reindex(pd.Index(lsoa_codes)).to_numpy(dtype=float)
+    pair_dec = dec[pair_anchor_row]
+    dec_idx = np.where(np.isfinite(pair_dec), np.clip(pair_dec, 1, 10) - 1, 10).astype(np.int64)
+    pair_p = pairs % n_p
+    n_dec = len(IDACI_DECILES)
+    for base in DECILE_BASES:
+        if base == "families_engaged":
+            in_base = np.ones(len(pairs), dtype=bool)
+        else:
+            hit = service[rows] == base.removeprefix("families_")
+            in_base = np.bincount(where[hit], minlength=len(pairs)) > 0
+        g = pair_p[in_base] * n_dec + dec_idx[in_base]
+        count = np.bincount(g, minlength=n_p * n_dec)
+        ka = np.bincount(g, weights=key_a[pair_anchor_row][in_base], minlength=n_p * n_dec)
+        kb = np.bincount(g, weights=key_b[pair_anchor_row][in_base], minlength=n_p * n_dec)
+        for d, label in enumerate(IDACI_DECILES):
+            sel = np.arange(n_p) * n_dec + d
+            frames.append(_outcome_frame("authority", auth, periods, f"{base}_idaci_{label}",
+                                      count[sel], ka[sel], kb[sel]))
+
+    # What followed: complete cohorts only.
+    follow = follow_up_periods(periods, end)
+    if len(follow):
+        rereferred, stepped = _follow_up(pairs // n_p, day[pair_anchor_row], ref, ref_family)
+        keep_p = periods["period"].isin(follow["period"]).to_numpy()
+        sub_index = np.cumsum(keep_p) - 1
+        member = keep_p[pidx]
+        m_rows, m_p, m_where = rows[member], sub_index[pidx[member]], where[member]
+        n_f = len(follow)
+        for level, index in areas.items():
+            area = _area_index(eng, level, index)[m_rows]
+            inside = area >= 0
+            gid = area * n_f + m_p
+            n_groups = len(index) * n_f
+            for measure, cohort in FOLLOWUP_COHORTS.items():
+                flag = (rereferred if measure.startswith("rereferred") else stepped)[m_where]
+                mask = inside & flag
+                if cohort != "families_engaged":
+                    mask &= service[m_rows] == cohort.removeprefix("families_")
+                count, ka, kb = _distinct_families(gid[mask], fam[m_rows][mask],
+                                                   key_a[m_rows][mask], key_b[m_rows][mask],
+                                                   n_groups)
+                frames.append(_outcome_frame(level, index, follow, measure, count, ka, kb))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _follow_up(pair_family: np.ndarray, anchor_day: np.ndarray, ref: pd.DataFrame,
+               ref_family: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each (family, anchor): re-referred within the follow-up, and next referral stepped up.
+
+    The next referral is the family's first referral dated after the anchor day; on a day with
+    several, one that went to social care counts as the step-up.
+    """
+    linked = ref_family >= 0
+    if not linked.any():
+        none = np.zeros(len(pair_family), dtype=bool)
+        return none, none.copy()
+    r_fam = ref_family[linked]
+    r_day = ref["referral_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)[linked]
+    outcome = (ref["outcome"].astype(object).to_numpy() if "outcome" in ref
+               else np.full(len(ref), "other", dtype=object))
+    social = outcome[linked] == "social_care"
+    order = np.lexsort((~social, r_day, r_fam))
+    r_fam, r_day, social = r_fam[order], r_day[order], social[order]
+    span = int(max(r_day.max(), anchor_day.max()) - min(r_day.min(), anchor_day.min())) + 2
+    base = int(min(r_day.min(), anchor_day.min()))
+    r_key = r_fam * span + (r_day - base)
+    a_key = pair_family * span + (anchor_day - base)
+    nxt = np.searchsorted(r_key, a_key, side="right")
+    found = nxt < len(r_key)
+    nxt_c = np.minimum(nxt, len(r_key) - 1)
+    found &= (r_fam[nxt_c] == pair_family) & (r_day[nxt_c] <= anchor_day + FOLLOW_UP_DAYS)
+    return found, found & social[nxt_c]
+
+
+def _outcome_frame(level: str, index: pd.Index, periods: pd.DataFrame, measure: str,
+                   count: np.ndarray, ka: np.ndarray, kb: np.ndarray) -> pd.DataFrame:
+    """One measure's cells for every area of ``index`` and period of ``periods``."""
+    n_p = len(periods)
+    return pd.DataFrame({
+        "level": level,
+        "area_code": np.repeat(index.to_numpy(dtype=object), n_p),
+        "period": np.tile(periods["period"].to_numpy(dtype=object), len(index)),
+        "measure": measure,
+        "count": np.asarray(count).astype(np.int64),
+        "key": np.rint(ka).astype(np.int64) % KEY_RANGE,
+        "key_b": np.rint(kb).astype(np.int64) % KEY_RANGE,
+    })
+
+
+def _distinct_families(gid: np.ndarray, fam: np.ndarray, key_a: np.ndarray, key_b: np.ndarray,
+                       n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (group, family) counts and their key sums (keys are per family)."""
+    if not len(gid):
+        z = np.zeros(n_groups)
+        return z.astype(np.int64), z, z
+    base = int(fam.max()) + 1
+    pairs, first = np.unique(gid * base + fam, return_index=True)
+    g = pairs // base
+    return (np.bincount(g, minlength=n_groups),
+            np.bincount(g, weights=key_a[first], minlength=n_groups),
+            np.bincount(g, weights=key_b[first], minlength=n_groups))

@@ -465,6 +465,7 @@ path = {q(files["schools"])}
 [records]
 referrals = ["data/synthetic/referrals_synthetic.csv"]
 engagement = ["data/synthetic/engagement_synthetic.csv"]
+families = ["data/synthetic/families_synthetic.csv"]   # person -> family (SSD ssd_family)
 synthetic = true
 
 # England's figures, from the shipped IoD2025 table (33,755 LSOAs), weighted as needmap weights an

@@ -18,14 +18,16 @@ import geopandas as gpd
 import pandas as pd
 
 from needmap import __version__
+from needmap.changes import changes_between
 from needmap.config import Config
 from needmap.disclosure import NOISE, load_key, protect, record_keys
-from needmap.errors import InputError, NeedmapWarning
-from needmap.indicators import Indicators, build_indicators
+from needmap.errors import InputError, NeedmapWarning, SnapshotError
+from needmap.indicators import Indicators, build_indicators, link_families, period_years
 from needmap.locking import check_output_folder
 from needmap.radar import radar_flags
 from needmap.snapshot import (
     latest_manifest,
+    latest_path,
     list_snapshots,
     load_snapshot,
     sha256,
@@ -38,6 +40,7 @@ from needmap.sources.lookups import lsoa_to_ward
 from needmap.sources.records import KINDS, RecordBatch, empty_records, read_links, read_records
 from needmap.sources.schools import read_schools
 from needmap.sources.tables import ROW
+from needmap.trends import QuarterlyTrend, area_trends
 
 STEPS = (
     "boundaries",
@@ -49,6 +52,7 @@ STEPS = (
     "indicators",
     "protect",
     "flags",
+    "trends",
     "snapshot",
 )
 
@@ -213,6 +217,7 @@ def refresh(
             quality.append(q)
         referrals = _combine(located["referrals"], "referrals")
         engagement = _combine(located["engagement"], "engagement")
+        referrals = link_families(referrals, links.families)
 
         step("indicators")
         key = load_key(config.secrets_folder, create=True,
@@ -236,6 +241,12 @@ def refresh(
         protected = protect(ind.cells, config.disclosure.threshold)
         step("flags")
         flags = snapshot_flags(ind, protected, config)
+        step("trends")
+        trends, trend_lines = snapshot_trends(ind, protected, flags)
+        previous = _previous_snapshot(config)
+        changes = (None if previous is None else changes_between(
+            previous.flags_table, flags, previous.trends_table, trends,
+            names=_area_names(ind)))
         caught = [str(w.message) for w in seen if issubclass(w.category, NeedmapWarning)]
     for message in caught:
         warnings.warn(message, NeedmapWarning, stacklevel=2)
@@ -285,11 +296,15 @@ def refresh(
             "engagement_used": len(engagement),
         },
         "warnings": caught,
+        "changes_since": None if previous is None else previous.id,
+        "trends": {"horizon": HORIZON, "min_quarters": QuarterlyTrend.min_quarters,
+                   "max_hidden_share": round(QuarterlyTrend.max_hidden_share, 3)},
     }
     raw = ind.cells.drop(columns=["key", "key_b"])
     tables = {
         "lsoa": ind.lsoa, "ward": ind.ward, "authority": ind.authority, "periods": ind.periods,
         "protected": protected, "flags": flags, "schools": schools, "raw": raw,
+        "trends": trends, "trend_lines": trend_lines, "changes": changes,
     }
     path = write_snapshot(config.snapshots_folder, tables, manifest, force=force,
                           period_start=ind.period_start, period_end=ind.period_end)
@@ -353,6 +368,53 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
 
 
 NO_DATA = "no data"
+
+
+#: Quarters forecast by the trajectories.
+HORIZON = 4
+
+
+def snapshot_trends(ind: Indicators, protected: pd.DataFrame,
+                    flags: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Trajectories of every LSOA, ward and the authority, fitted on protected quarterly values.
+
+    Reach against need uses the radar's published expected families (engagement flags).
+    """
+    quarters = ind.periods.loc[ind.periods["kind"] == "quarter", "period"].astype(str).tolist()
+    children = {
+        "lsoa": ind.lsoa.set_index("lsoa_code")["children"],
+        "ward": ind.ward.set_index("ward_code")["children"],
+        "authority": ind.authority.set_index("authority_code")["children"],
+    }
+    eng = flags[flags["kind"] == "engagement"]
+    expected = {level: eng[eng["level"] == level].set_index("area_code")["expected"]
+                for level in ("lsoa", "ward")}
+    expected["authority"] = pd.Series({ind.authority["authority_code"].iloc[0]:
+                                       float(expected["lsoa"].sum())})
+    n_q = period_years(ind.period_start, ind.period_end) * 4
+    return area_trends(protected, quarters, children, expected=expected, expected_quarters=n_q,
+                       horizon=HORIZON)
+
+
+def _previous_snapshot(config: Config):
+    """The current snapshot before this refresh, if it can be read (its published tables)."""
+    path = latest_path(config.snapshots_folder)
+    if path is None:
+        return None
+    try:
+        return load_snapshot(path)
+    except (SnapshotError, OSError, ValueError):
+        return None
+
+
+def _area_names(ind: Indicators) -> dict[str, str]:
+    names = dict(zip(ind.lsoa["lsoa_code"].astype(str), ind.lsoa["lsoa_name"].astype(str),
+                     strict=True))
+    names |= dict(zip(ind.ward["ward_code"].astype(str), ind.ward["ward_name"].astype(str),
+                      strict=True))
+    names |= dict(zip(ind.authority["authority_code"].astype(str),
+                      ind.authority["authority_name"].astype(str), strict=True))
+    return names
 
 
 def _cells(table: pd.DataFrame, level: str, period: str, measure: str) -> pd.DataFrame:

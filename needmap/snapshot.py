@@ -35,8 +35,13 @@ FILES = {
     "protected": "protected.parquet",
     "flags": "flags.parquet",
     "schools": "schools.parquet",
+    "trends": "trends.parquet",
+    "trend_lines": "trend_lines.parquet",
+    "changes": "changes.parquet",
     "raw": "raw.parquet",
 }
+#: Files a snapshot made before they existed may lack: they load as empty tables.
+OPTIONAL = ("schools", "trends", "trend_lines", "changes")
 
 
 @dataclass
@@ -55,6 +60,11 @@ class Snapshot:
     protected: pd.DataFrame
     flags_table: pd.DataFrame
     schools: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    #: Trend summaries, their fitted and forecast lines, and what changed since the release
+    #: before (``needmap.trends``, ``needmap.changes``); None in a snapshot made before them.
+    trends_table: pd.DataFrame | None = None
+    trend_lines_table: pd.DataFrame | None = None
+    changes_table: pd.DataFrame | None = None
 
     @property
     def id(self) -> str:
@@ -150,6 +160,28 @@ class Snapshot:
             "value": sel["value"].to_numpy(),
             "shown": sel["shown"].to_numpy(dtype=bool),
         })
+
+    def trends(self, level: str | None = None) -> pd.DataFrame:
+        """Trend summaries (one row per area and measure) of one level, or all levels."""
+        t = self.trends_table
+        if t is None:
+            raise SnapshotError(
+                f"{self.path}: this snapshot was made before trajectories were computed. Run "
+                "`needmap refresh --force` to make a new one."
+            )
+        return t if level is None else t[t["level"] == level].reset_index(drop=True)
+
+    def trend_lines(self, level: str, code: str) -> pd.DataFrame:
+        """Fitted and forecast rates of one area: ``measure, quarter, forecast, rate, ...``."""
+        self.trends()  # the same error for a snapshot without trends
+        t = self.trend_lines_table
+        sel = t[(t["level"] == level) & (t["area_code"].astype(str) == code)]
+        return sel.reset_index(drop=True)
+
+    @property
+    def changes_since(self) -> str | None:
+        """The snapshot this one's stored changes compare with (None: it was the first)."""
+        return self.manifest.get("changes_since")
 
     def raw_cells(self) -> pd.DataFrame:
         """True counts (local use only: tests, benchmarks). Never call this from an output."""
@@ -332,7 +364,12 @@ def load_snapshot(path: Path) -> Snapshot:
         if schools_file.is_file()
         else gpd.GeoDataFrame(geometry=[], crs="EPSG:27700")
     )
+    optional = {name: pd.read_parquet(path / FILES[name])
+                for name in OPTIONAL[1:] if (path / FILES[name]).is_file()}
     return Snapshot(
+        trends_table=optional.get("trends"),
+        trend_lines_table=optional.get("trend_lines"),
+        changes_table=optional.get("changes"),
         path=path,
         manifest=manifest,
         lsoa=gpd.read_parquet(path / FILES["lsoa"]),

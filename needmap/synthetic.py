@@ -34,6 +34,10 @@ The model, in the order it runs, per LSOA ``i`` with children ``c_i``, IDACI sco
    dates in the referrals file (ISO in engagement), and ~10% of engagement rows located by
    easting/northing instead of postcode.
 
+7. **Planted outcomes** (``needmap.synthetic_outcomes``, whose docstring gives them): a families
+   table linking children to families, a ward whose families engaged fall by 25% a year,
+   re-referral and step-up shares by service, and early help targeted by need.
+
 Each step draws from its own random stream (``SeedSequence(seed).spawn``), so the same seed
 plants the same areas whatever ``area_cv`` is, and a step added later does not change the others.
 The families engaged per LSOA that :func:`simulate` returns are exactly the families the records
@@ -504,7 +508,10 @@ def generate(
     ref = referral_records(sim, homes, start=start, end=stop, rng=rng)
     eng = engagement_records(sim, homes, start=start, end=stop, rng=rng)
     ref, eng = _make_messy(ref, eng, pcs, rng)
-    return {"referrals": ref, "engagement": eng, "truth": sim.truth}
+    from needmap.synthetic_outcomes import add_outcomes  # planted outcomes (issue 16)
+
+    return add_outcomes(config, {"referrals": ref, "engagement": eng, "truth": sim.truth},
+                        seed=seed, start=start, end=stop)
 
 
 def write_demo_data(
@@ -521,6 +528,7 @@ def write_demo_data(
         "referrals": folder / "referrals_synthetic.csv",
         "engagement": folder / "engagement_synthetic.csv",
         "truth": folder / "planted_truth.csv",
+        "families": folder / "families_synthetic.csv",
     }
     for name, df in tables.items():
         tmp = paths[name].with_suffix(".csv.tmp")

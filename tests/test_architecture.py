@@ -20,10 +20,14 @@ LAYERS = {
     "needmap.stats": 2,
     "needmap.indicators": 2,
     "needmap.synthetic": 2,
+    "needmap.synthetic_outcomes": 2,
+    "needmap.concentration": 2,
     "needmap.init": 2,
     "needmap.disclosure": 3,
     "needmap.radar": 3,
     "needmap.zones": 3,
+    "needmap.trends": 3,
+    "needmap.changes": 3,
     "needmap.snapshot": 4,
     "needmap.refresh": 4,
     "needmap.plans": 4,
@@ -115,7 +119,14 @@ def test_no_flag_is_computed_by_a_page_or_a_cli_read_command(demo, tmp_path, mon
                  ["map", "--out", tmp_path / "m.html"], ["tables", "--out", tmp_path / "t"],
                  ["zones", "--staff", "4", "--out", tmp_path / "z.csv", "--save", "--author",
                   "A"],
-                 ["pack", "--zone", "1", "--out", tmp_path / "p.html"]):
+                 ["pack", "--zone", "1", "--out", tmp_path / "p.html"],
+                 ["trends", "--out", tmp_path / "tr.csv"],
+                 ["trends", "--level", "zone", "--out", tmp_path / "tz.csv"],
+                 ["changes", "--out", tmp_path / "ch.csv"],
+                 ["followup", "--out", tmp_path / "fu.csv"],
+                 ["targeting", "--out", tmp_path / "tg.csv"],
+                 ["qsu10", "--out", tmp_path / "q.csv"],
+                 ["report", "--out", tmp_path / "r.html"]):
         result = cli(*args, "--config", demo)
         assert result.returncode == 0, (args, result.stderr)
     from streamlit.testing.v1 import AppTest

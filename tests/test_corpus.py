@@ -318,11 +318,14 @@ def run_group(cases: list[Case], folder: Path) -> subprocess.CompletedProcess:
         else:
             paths.append(CORPUS / case.file)
     role = cases[0].role
+    # Engagement cases stand in for an export with no person -> family table beside it.
+    unlinked = ({"b": f'families = ["{ROOT}/data/synthetic/families_synthetic.csv"]\n=>'}
+                if role == "engagement" else {})
     if len(cases) == 1:
-        cfg = write_config(folder, a=f"{ROLE_PATHS[role]}=>{paths[0]}")
+        cfg = write_config(folder, a=f"{ROLE_PATHS[role]}=>{paths[0]}", **unlinked)
     else:
         listed = ", ".join(f'"{p}"' for p in paths)
-        cfg = write_config(folder, a=f'"{ROLE_PATHS[role]}"=>{listed}')
+        cfg = write_config(folder, a=f'"{ROLE_PATHS[role]}"=>{listed}', **unlinked)
     return subprocess.run([NEEDMAP, "refresh", "--config", str(cfg), "--quiet"],
                           capture_output=True, text=True, timeout=300)
 

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from needmap.indicators import build_indicators, mark_rereferrals
+from needmap.indicators import (
+    COUNT_COLUMNS,
+    DECILE_MEASURES,
+    FOLLOWUP_MEASURES,
+    build_indicators,
+    mark_rereferrals,
+)
 
 
 def _areas():
@@ -111,7 +117,12 @@ def test_published_periods_are_quarters_complete_years_and_the_configured_one():
     assert periods[periods == "configured"].index.tolist() == ["2024-01-01/2024-12-31"]
     # Every area x period x measure is a cell, zeros included.
     n_areas = 2 + 1 + 1
-    assert len(ind.cells) == n_areas * len(periods) * 13
+    base = ind.cells[ind.cells["measure"].astype(str).isin(COUNT_COLUMNS)]
+    assert len(base) == n_areas * len(periods) * 13
+    # Outcome cells: IDACI deciles for the authority in every period, follow-up cells for the
+    # three quarters whose 12 months end by 2024-12-31 at every level.
+    assert len(ind.cells) == len(base) + len(DECILE_MEASURES) * len(periods) + 3 * n_areas * len(
+        FOLLOWUP_MEASURES)
     assert _count(ind, "lsoa", "E01000001", "2024Q1", "referrals") == 2
     assert _count(ind, "lsoa", "E01000001", "2024Q1", "families_engaged") == 2
     # A year of referrals is the sum of its quarters; families are distinct within the year

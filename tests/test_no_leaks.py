@@ -29,7 +29,10 @@ RECORD_FIELDS = re.compile(
 POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 PAGES = ["overview", "off_radar", "zones", "my_zone", "data"]
 COUNT_LABELS = {"Referrals", "Families engaged", "Priority families engaged", "observed",
-                "Observed", "workload", *COUNT_COLUMNS}
+                "Observed", "workload", *COUNT_COLUMNS,
+                # outcomes: counts in what followed, QSU10, trends, targeting, deciles
+                "families", "rereferred", "stepped_up", "all_services", "early_help",
+                "childrens_centres", "latest_value", "all", "childrens_centre"}
 
 
 def _small_counts(df: pd.DataFrame) -> list[str]:
@@ -112,6 +115,14 @@ def test_every_export_shows_no_record_field_or_small_count(app_env, tmp_path):
         "zones.csv": ["zones", "--staff", "6", "--workload", "caseload", "--out"],
         "map.html": ["map", "--measure", "families_engaged", "--out"],
         "tables/tables.csv": ["tables", "--out"],
+        "trends.csv": ["trends", "--level", "lsoa", "--out"],
+        "trend_area.csv": ["trends", "--level", "lsoa", "--area", "E01005320", "--out"],
+        "changes.csv": ["changes", "--out"],
+        "followup.csv": ["followup", "--level", "lsoa", "--out"],
+        "targeting.csv": ["targeting", "--out"],
+        "deciles.csv": ["targeting", "--by-decile", "--out"],
+        "qsu10.csv": ["qsu10", "--quarter", "2025Q3", "--out"],
+        "report.html": ["report", "--quarter", "2025Q3", "--out"],
     }
     for name, args in outputs.items():
         path = tmp_path / name
@@ -126,6 +137,9 @@ def test_every_export_shows_no_record_field_or_small_count(app_env, tmp_path):
             assert _small_counts(df.rename(columns={"workload": "observed"})) == [], name
             if "value" in df:
                 assert _small_counts(df.rename(columns={"value": "observed"})) == [], name
+        elif name == "report.html":
+            cells = re.findall(r"<td class=num>([^<]*)</td>", text)
+            assert cells and not [c for c in cells if re.fullmatch(r"[1-5]", c)], name
         else:
             values = {int(v) for v in re.findall(r'"value": "(\d+)"', text)}
             assert values and not values & {1, 2, 3, 4, 5}

@@ -160,8 +160,8 @@ def test_ssd_exports_run_through_refresh_placed_by_address_history(tmp_path, cap
         tmp_path,
         a=f'"{ROOT}/data/synthetic/referrals_synthetic.csv"=>"{cine}"',
         b=f'"{ROOT}/data/synthetic/engagement_synthetic.csv"=>"{earl}"',
-        c=f'synthetic = true=>synthetic = true\nfamilies = ["{fami}"]\n'
-          f'addresses = [{{ path = "{addr}" }}]\n',
+        c=f'synthetic = true=>synthetic = true\naddresses = [{{ path = "{addr}" }}]\n',
+        f=f'"{ROOT}/data/synthetic/families_synthetic.csv"=>"{fami}"',
         d='start = "2022-10-01"=>start = "2024-01-01"',
         e='end = "2025-09-30"=>end = "2024-12-31"',
     )

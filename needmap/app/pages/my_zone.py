@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import outcomes, state
 from needmap.app.offline import offline_folium
 from needmap.errors import NeedmapError
 from needmap.outputs.formats import fmt
@@ -110,6 +110,7 @@ with right:
         key=f"my_zone_pack_{zone}",
     )
 
+outcomes.zone_trajectory_panel(snap, plan.areas, zone, level)
 st.subheader("Areas")
 st.dataframe(areas.rename(columns=COLUMN_LABELS).astype(str), hide_index=True, width="stretch",
              key="my_zone_areas")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import outcomes, state
 from needmap.app.offline import offline_folium
 from needmap.errors import NeedmapError
 from needmap.outputs.files import csv_text
@@ -18,6 +18,7 @@ snap = state.get_snapshot()
 config = state.get_config()
 state.header(snap)
 st.title("Off the radar")
+outcomes.what_changed(snap)
 c1, c2 = st.columns(2)
 level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="radar_level")
 measure = c2.radio(

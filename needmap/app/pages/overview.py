@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import outcomes, state
 from needmap.app.offline import show_prepared
 from needmap.errors import NeedmapError
 from needmap.outputs.maps.classes import SCHEMES
@@ -32,6 +32,7 @@ st.title(f"{snap.authority_name}: need, referrals and reach")
 st.caption(f"Period {snap.period_start} to {snap.period_end} · deprivation {snap.vintage} · "
            f"children {snap.children_label} · snapshot {snap.id} · counts from 1 to "
            f"{snap.threshold} shown as c")
+outcomes.what_changed(snap)
 
 c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1])
 level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="level",
@@ -119,6 +120,7 @@ with tab_map:
                     tooltip=["quarter", "series", alt.Tooltip("rate:Q", format=",.1f")],
                 )
                 st.altair_chart(chart, width="stretch")
+            outcomes.area_trajectory(snap, level, code)
             st.markdown(f"**Schools in this area** ({len(p.schools)})")
             if len(p.schools):
                 st.dataframe(p.schools.rename(columns={"name": "School", "phase": "Phase",
@@ -136,3 +138,4 @@ with tab_bivariate:
             lambda: need_engagement_map(snap, **common),
         )
         show_prepared(bivariate, key=f"bivariate-{level}", height=560)
+outcomes.services_panel(snap)

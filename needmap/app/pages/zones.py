@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import outcomes, state
 from needmap.app.offline import offline_folium
 from needmap.errors import NeedmapError
 from needmap.outputs.files import csv_text
@@ -112,6 +112,7 @@ if plan is not None:
         lambda: csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
         file_name=f"zones_{level}.csv", mime="text/csv", key=f"zones_download_{level}",
     )
+    outcomes.zones_trends_table(snap, plan.labels, level)
 
     st.subheader("Lock areas")
     names = dict(zip(plan.labels["area_code"], plan.labels["area_name"], strict=True))
