@@ -18,6 +18,7 @@ last bits of its floating-point arithmetic.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal
 
@@ -121,8 +122,10 @@ def radar_result(
     """
     model = RadarModel(kind=kind, level=level, settings=settings, threshold=threshold)
     model.fit(areas, fit_counts, shown=shown)
-    # The class: the fit needmap would make without protection, then the true counts against it.
-    decider = RadarModel(kind=kind, level=level, settings=settings, threshold=threshold)
+    # The class: the fit needmap would make without protection, then the true counts against it
+    # (started from the published fit: the counts differ by a few units at most).
+    decider = copy.deepcopy(model)
+    decider.warm_start = True
     decider.fit(areas, decide_counts)
     evidence = decider.evidence(areas, decide_counts)
     flag, key = decision.classify(evidence, kind)

@@ -146,6 +146,7 @@ class RadarModel:
         method: Literal["poisson", "indirect"] | None = None,
         settings: RadarSettings | None = None,
         threshold: int | None = None,
+        warm_start: bool = False,
     ) -> None:
         self.kind = kind
         self.level = level
@@ -153,6 +154,7 @@ class RadarModel:
         self.method = method
         self.settings = settings
         self.threshold = threshold
+        self.warm_start = warm_start
 
     # -- parameters ---------------------------------------------------------------------------
     def _settings(self) -> RadarSettings:
@@ -296,6 +298,14 @@ class RadarModel:
         e, tau2 = None, 0.0
         pooled = float(y.sum() / children.sum())
         coef = np.full(design.shape[1], np.log(pooled))
+        if self.warm_start and getattr(self, "coef_", None) is not None \
+                and len(self.coef_) == design.shape[1] and len(self.expected_) == n:
+            # Start from the previous fit (sklearn's warm_start): the same areas with slightly
+            # different counts settle in a few iterations instead of hundreds.
+            coef, e, tau2 = self.coef_.copy(), self.expected_.copy(), self.tau2_
+            if mixture:
+                w, share = self.responsibility_.copy(), max(self.share_, 1e-4)
+                reach = self.reach_ if np.isfinite(self.reach_) else reach
 
         def loglik(mean: np.ndarray, t2: float) -> np.ndarray:
             whole = stats.count_logpmf(np.floor(y), mean, tau2=t2)
