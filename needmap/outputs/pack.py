@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from needmap.disclosure import MAX_NOISE
 from needmap.errors import InputError
+from needmap.outputs import flags as flag_words
 from needmap.outputs.attribution import full_attribution
 from needmap.outputs.formats import fmt
 from needmap.outputs.maps.svg import need_legend, zone_svg
@@ -22,6 +23,7 @@ from needmap.outputs.zone_tables import (
     COLUMN_LABELS,
     worker_names,
     zone_areas,
+    zone_bases,
     zone_flags,
     zone_schools,
     zone_summary,
@@ -69,9 +71,14 @@ def zone_pack_html(
     flags: pd.DataFrame | None = None,
     plan: str | None = None,
     measure_label: str | None = None,
-    bases: list[tuple[float, float]] | None = None,
+    postcodes: pd.DataFrame | None = None,
 ) -> str:
-    """A printable HTML zone pack (no script, no URL) for one zone of a plan."""
+    """A printable HTML zone pack (no script, no URL) for one zone of a plan.
+
+    The map marks the worker's base (from ``staff``; a postcode base needs ``postcodes`` from
+    :func:`needmap.sources.geocode.read_postcodes`), schools, and areas off the radar ("!") or to
+    watch ("?"), as the zone's list does.
+    """
     summary = zone_summary(snapshot, labels, level=level, staff=staff, flags=flags)
     row = summary[summary["zone"] == int(zone)]
     if row.empty:
@@ -82,12 +89,19 @@ def zone_pack_html(
     schools = zone_schools(snapshot, labels, zone, level=level)
     worker = worker_names(staff).get(int(zone))
     title = f"Zone {int(zone)}" + (f": {worker}" if worker else "")
-    flagged = [] if flags is None else zone_flags(flags, labels, zone, kinds=("off the radar",))
+    listed = (zone_flags(flags, labels, zone) if flags is not None
+              else pd.DataFrame(columns=["area_code", "flag"]))
+    strong = listed["flag"].map(flag_words.strongest).astype(bool)
+    bases = zone_bases(snapshot, staff, postcodes=postcodes)
+    bases = bases[bases["zone"] == int(zone)]
     svg = zone_svg(
         snapshot.areas(level), areas["area_code"].astype(str).tolist(), level=level,
         numbers=dict(zip(areas["area_code"], areas["map"], strict=True)),
-        flagged=[] if flags is None else flagged["area_code"].astype(str).tolist(),
-        schools=snapshot.schools, bases=bases or [], zone=int(zone),
+        flagged=listed.loc[strong, "area_code"].astype(str).tolist(),
+        watched=listed.loc[~strong, "area_code"].astype(str).tolist(),
+        schools=snapshot.schools, bases=list(zip(bases["easting"], bases["northing"],
+                                                 strict=True)),
+        zone=int(zone),
     )
     level_word = "LSOAs" if level == "lsoa" else "wards"
     vs = row["vs_target"]

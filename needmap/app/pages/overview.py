@@ -1,11 +1,12 @@
-"""Overview: a choropleth of any published figure, a detail panel on click, need x engagement."""
+"""Overview: a choropleth of any published figure, a detail panel on click or by name, need x
+engagement."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import state, widgets
 from needmap.app.offline import show_prepared
 from needmap.errors import NeedmapError
 from needmap.outputs.maps.classes import SCHEMES
@@ -15,7 +16,7 @@ from needmap.outputs.maps.layers import (
     measures_for,
     need_engagement_map,
 )
-from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES, change_in_need_label
+from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES
 from needmap.outputs.profile import area_profile
 from needmap.outputs.tables import CHANGE_MEASURES, comparable_periods
 
@@ -23,6 +24,8 @@ CHANGE = "change"
 SCHEME_LABELS = {"quantiles": "Quantiles", "natural_breaks": "Natural breaks (Fisher-Jenks)",
                  "equal_interval": "Equal interval"}
 PERIOD_KINDS = {"year": "Financial years", "quarter": "Quarters"}
+#: Short enough that the map and the panel beside it fit a laptop screen.
+MAP_HEIGHT = 520
 
 access = state.require("overview")
 snap = state.get_snapshot()
@@ -33,7 +36,7 @@ st.caption(f"Period {snap.period_start} to {snap.period_end} · deprivation {sna
            f"children {snap.children_label} · snapshot {snap.id} · counts from 1 to "
            f"{snap.threshold} shown as c")
 
-c1, c2, c3, c4 = st.columns([1, 2, 1.4, 1])
+c1, c2, c3, c4 = st.columns([1, 2.4, 1.3, 1])
 level = c1.radio("Geography", ["lsoa", "ward"], format_func=state.level_label, key="level",
                  index=["lsoa", "ward"].index(state.default_level(snap)))
 options = [*measures_for(snap, level), CHANGE]
@@ -42,8 +45,9 @@ options = [*measures_for(snap, level), CHANGE]
 def _measure_label(key: str) -> str:
     if key == CHANGE:
         return "Change between two periods"
-    if key in CHANGE_IN_NEED:
-        return change_in_need_label(key, snap.previous_vintage, snap.vintage)
+    if key in CHANGE_IN_NEED:  # the map's legend gives the full wording
+        return (f"{CHANGE_IN_NEED[key].label}, {snap.previous_vintage or 'before'} to "
+                f"{snap.vintage}")
     return MEASURES[key].label
 
 
@@ -92,47 +96,75 @@ except NeedmapError as exc:
 tab_map, tab_bivariate = st.tabs(["Map", "Need x engagement"], key="overview_tab",
                                  on_change="rerun")
 with tab_map:
+    selected, map_key = f"selected_{level}", f"map-{level}"
+    picked, seen = f"pick_{level}", f"_click_{level}"
+    # A click reaches the session before this run starts (the map's on_change), so the map is
+    # drawn with the clicked area already marked.
+    clicked = st.session_state.get(map_key) or {}
+    if clicked.get("last_active_drawing"):
+        click = (clicked["last_active_drawing"]["properties"][f"{level}_code"],
+                 str(clicked.get("last_object_clicked")))
+        if click != st.session_state.get(seen):
+            st.session_state[seen] = click
+            st.session_state[selected] = click[0]
+    code = st.session_state.get(selected)
+    if st.session_state.get(picked) != code:
+        st.session_state[picked] = code
+
     left, right = st.columns([3, 2])
     with left:
-        out = show_prepared(prepared, key=f"map-{level}", height=560)
-        feature = (out or {}).get("last_active_drawing")
-        if feature:
-            st.session_state[f"selected_{level}"] = feature["properties"][f"{level}_code"]
+        show_prepared(prepared, key=map_key, height=MAP_HEIGHT, selected=code)
     with right:
-        code = st.session_state.get(f"selected_{level}")
+        names = dict(zip(layer[f"{level}_code"].astype(str), layer[f"{level}_name"].astype(str),
+                         strict=True))
+        widgets.area_picker(sorted(names, key=lambda c: (names[c], c)), names, key=picked,
+                            on_pick=lambda: st.session_state.update(
+                                {selected: st.session_state[picked]}))
         if not code:
-            st.info("Click an area on the map to see its figures, trend and schools.")
+            st.info("Click an area on the map, or find it by name above, to see its figures, "
+                    "trend and schools.")
         else:
             p = area_profile(snap, level, code)
             title = f"{p.name} ({p.code})"
             if p.ward_name:
                 title += f", {p.ward_name} ward"
             st.subheader(title)
-            st.dataframe(p.figures, hide_index=True, width="stretch")
+            st.table(p.figures, hide_index=True, border="horizontal")
             st.markdown("**Quarter by quarter**, per 1,000 children a year (quarters with a "
                         "hidden count are left out)")
             if len(p.trend):
+                series = alt.Legend(orient="bottom", title=None)
                 chart = alt.Chart(p.trend).mark_line(point=True).encode(
-                    x=alt.X("quarter:O", title="Quarter"),
-                    y=alt.Y("rate:Q", title="Per 1,000 children a year"),
-                    color=alt.Color("series:N", title=None),
-                    tooltip=["quarter", "series", alt.Tooltip("rate:Q", format=",.1f")],
-                )
+                    x=alt.X("quarter:O", title="Quarter", axis=alt.Axis(labelAngle=-45)),
+                    y=alt.Y("rate:Q", title="Per 1,000 children a year",
+                            axis=alt.Axis(format=",.0f", tickMinStep=1)),
+                    color=alt.Color("series:N", legend=series),
+                    strokeDash=alt.StrokeDash("series:N", legend=series),
+                    tooltip=[alt.Tooltip("quarter", title="Quarter"),
+                             alt.Tooltip("series", title="Figure"),
+                             alt.Tooltip("rate:Q", title="Per 1,000 children a year",
+                                         format=",.1f")],
+                ).properties(height=240)
                 st.altair_chart(chart, width="stretch")
-            st.markdown(f"**Schools in this area** ({len(p.schools)})")
-            if len(p.schools):
-                st.dataframe(p.schools.rename(columns={"name": "School", "phase": "Phase",
-                                                       "urn": "URN", "area_code": "Area"}),
-                             hide_index=True, width="stretch")
             else:
-                st.caption("No open school lies inside this area.")
+                st.caption("Every quarter's count is hidden here (from 1 to "
+                           f"{snap.threshold}), so there is no trend to draw.")
+            # Outcomes and trajectories (to come) belong here, under the trend.
+            st.markdown(f"**Schools {p.schools_where}** ({len(p.schools)})")
+            if len(p.schools):
+                widgets.table(p.schools[["name", "phase", "urn"]], key=f"schools_{level}")
+            else:
+                st.caption("No open school lies inside this area or its ward.")
 with tab_bivariate:
-    st.markdown("Need (IDACI percentile) across, engagement (families engaged per 1,000 "
-                "children a year) up, each cut at the authority's tertiles. **High need with "
-                "low engagement is the strongest red.**")
+    st.markdown(
+        "Need (IDACI percentile) across, engagement (families engaged per 1,000 children a "
+        f"year) up, each cut into thirds within {snap.authority_name}. **Dark red, hatched: high "
+        "need with low engagement**, the areas to look at first. Red: engagement below what "
+        "need suggests; blue: above it; purple: in step. The key counts the areas in each cell."
+    )
     if tab_bivariate.open:
         bivariate = state.prepared_map(
             (snap.id, "overview-bivariate", level),
             lambda: need_engagement_map(snap, **common),
         )
-        show_prepared(bivariate, key=f"bivariate-{level}", height=560)
+        show_prepared(bivariate, key=f"bivariate-{level}", height=MAP_HEIGHT)
