@@ -2,8 +2,9 @@
 
 Counts with thousands separators (``10,410``), rates to one decimal (``88.4``), shares as whole
 percentages (``84%``, ``+2%`` for a difference), percentiles as whole numbers, ratios to two
-decimals; a hidden figure is ``c`` and a missing one ``-``. :func:`readable` turns a table into
-what a page shows: every figure in its format and every column under a plain heading.
+decimals; a hidden figure is ``c`` and a missing one ``–`` (an en dash: a lone hyphen is a
+list bullet to Markdown, which Streamlit's static tables render). :func:`readable` turns a table
+into what a page shows: every figure in its format and every column under a plain heading.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from needmap.disclosure import SUPPRESSED
 from needmap.errors import InputError
 
-MISSING = "-"
+MISSING = "–"
 KINDS = ("count", "rate", "share", "signed_share", "percentile", "score", "ratio", "change",
          "number", "identifier", "text")
 
@@ -46,7 +47,7 @@ def fmt(value: object, kind: str, *, hidden: bool = False) -> str:
     if kind == "share":
         return f"{x:.0%}"
     if kind == "signed_share":
-        return f"{x:+.0%}".replace("-", "−")
+        return f"{x:+.0%}"
     if kind == "identifier":
         return f"{x:.0f}"
     if kind == "percentile":
@@ -130,6 +131,22 @@ def numeric_headings(df: pd.DataFrame, *, headings: Mapping[str, str] | None = N
     names = {**HEADINGS, **(headings or {})}
     kind_of = {**COLUMN_KINDS, **(kinds or {})}
     return [names[c] for c in df.columns if kind_of.get(c, "text") != "text" and c in names]
+
+
+#: Manifest input roles as people read them (the Data page's list of files).
+INPUT_ROLES = {
+    "boundaries.ward": "Ward boundaries", "boundaries.lsoa": "LSOA boundaries",
+    "deprivation": "Deprivation (Indices of Deprivation)", "lookup": "LSOA-to-ward lookup",
+    "postcodes": "Postcodes", "schools": "Schools", "records.referrals": "Referral records",
+    "records.engagement": "Engagement records",
+    "deprivation_previous": "Earlier deprivation (for the change in need)",
+    "deprivation_previous.lookup": "Earlier LSOAs to today's",
+}
+
+
+def plain_role(role: str) -> str:
+    """An input's role in words: ``records.referrals`` -> "Referral records"."""
+    return INPUT_ROLES.get(role) or role.replace("_", " ").replace(".", ": ").capitalize()
 
 
 #: Python format strings for map legends and tooltips, by kind.

@@ -113,7 +113,7 @@ def zone_pack_html(
         ("Areas", f"{row['n_areas']} {level_word}"),
         ("Children", f"{fmt(row['children'], 'count')} ({snapshot.children_label})"),
         ("Workload", f"{fmt(row['workload'], 'count')} against a target of "
-                     f"{fmt(row['target'], 'count')} ({fmt(vs, 'share') if pd.notna(vs) else '-'})"
+                     f"{fmt(row['target'], 'count')} ({fmt(vs, 'signed_share')})"
                      + (f"; {measure_label}" if measure_label else "")),
         ("Referrals", fmt(row["referrals"], "count")),
         ("Families engaged", fmt(row["families_engaged"], "count")),

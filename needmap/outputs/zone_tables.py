@@ -274,6 +274,8 @@ def zone_bases(snapshot: Snapshot, staff: pd.DataFrame | None, *,
     columns = ["zone", "name", "easting", "northing"]
     if staff is None or "base" not in staff:
         return pd.DataFrame(columns=columns)
+    if "zone" not in staff:  # a roster: row i is the worker of zone i + 1
+        staff = staff.assign(zone=range(1, len(staff) + 1))
     points = {}
     for level in ("lsoa", "ward"):
         a = snapshot.areas(level)
@@ -292,9 +294,6 @@ def zone_bases(snapshot: Snapshot, staff: pd.DataFrame | None, *,
             key = normalise_postcode(pd.Series([base])).iloc[0]
             if key in postcodes.index:
                 hit = postcodes.loc[key]
-                where = (float(hit["easting"]), float(hit["northing"]))
-            elif "postcode" in postcodes and (postcodes["postcode"] == key).any():
-                hit = postcodes[postcodes["postcode"] == key].iloc[0]
                 where = (float(hit["easting"]), float(hit["northing"]))
         if where is not None:
             rows.append({"zone": int(r.zone), "name": str(r.name), "easting": where[0],

@@ -34,9 +34,10 @@ except NeedmapError as exc:
     st.stop()
 
 counts = table["flag"].value_counts().to_dict()
-what = "families engaged" if measure == "engagement" else "referrals"
+what = ("engagement (families engaged) is" if measure == "engagement"
+        else "number of referrals is")
 st.markdown(
-    f"Each area's {what} are compared with what its need predicts: the whole authority's rate "
+    f"Each area's {what} compared with what its need predicts: the whole authority's rate "
     "at each level of need, applied to the area's children. A gap counts only when it is "
     "beyond what chance explains (funnel limits, allowing for the usual spread between areas). "
     "**Flags support professional judgement: they describe areas, never families.**"
@@ -51,8 +52,8 @@ with tab_table:
     columns = ["area_name", "area_code", "flag",
                *(["certainty"] if flag_words.has_certainty(table) else []),
                "reason", "expected", "observed", "ratio"]
-    widgets.table(table[columns], widths={"reason": 460, "area_name": "small"},
-                  wrap_lines=5, key=f"flags_table_{level}_{measure}")
+    widgets.table(table[columns], widths={"reason": 480}, wrap_lines=3, height=560,
+                  key=f"flags_table_{level}_{measure}")
     state.download("Download flags (CSV)", lambda: csv_text(table),
                    file_name=f"flags_{level}_{measure}.csv", mime="text/csv",
                    key=f"flags_download_{level}_{measure}")

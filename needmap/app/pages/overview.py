@@ -133,18 +133,23 @@ with tab_map:
             st.markdown("**Quarter by quarter**, per 1,000 children a year (quarters with a "
                         "hidden count are left out)")
             if len(p.trend):
-                series = alt.Legend(orient="bottom", title=None)
+                ink = "#333333"
+                series = alt.Legend(orient="top", title=None, labelColor=ink)
                 chart = alt.Chart(p.trend).mark_line(point=True).encode(
-                    x=alt.X("quarter:O", title="Quarter", axis=alt.Axis(labelAngle=-45)),
-                    y=alt.Y("rate:Q", title="Per 1,000 children a year",
-                            axis=alt.Axis(format=",.0f", tickMinStep=1)),
-                    color=alt.Color("series:N", legend=series),
+                    x=alt.X("quarter:O", title="Quarter",
+                            axis=alt.Axis(labelAngle=-45, labelColor=ink, titleColor=ink)),
+                    y=alt.Y("rate:Q", title="Per 1,000 a year",
+                            axis=alt.Axis(format=",.0f", tickMinStep=1, labelColor=ink,
+                                          titleColor=ink)),
+                    # ColorBrewer Dark2 (3:1 or more on white) and a dash: not colour alone.
+                    color=alt.Color("series:N", legend=series,
+                                    scale=alt.Scale(range=["#7570b3", "#d95f02"])),
                     strokeDash=alt.StrokeDash("series:N", legend=series),
                     tooltip=[alt.Tooltip("quarter", title="Quarter"),
                              alt.Tooltip("series", title="Figure"),
                              alt.Tooltip("rate:Q", title="Per 1,000 children a year",
                                          format=",.1f")],
-                ).properties(height=240)
+                ).properties(height=320)
                 st.altair_chart(chart, width="stretch")
             else:
                 st.caption("Every quarter's count is hidden here (from 1 to "

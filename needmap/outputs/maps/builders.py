@@ -671,12 +671,16 @@ class _MapSetup(MacroElement):
                 legend.addEventListener('toggle', function () { if (!moved) { fit(); } });
             }
             if (window.ResizeObserver) {
-                new ResizeObserver(function () {
+                // The frame gets its size late (a tab opened, the page laid out) and the legend
+                // its size late too (fonts); either change fits the map again.
+                var watcher = new ResizeObserver(function () {
                     fitting = true;
                     map.invalidateSize({pan: false});
                     fitting = false;
                     if (!moved) { fit(); }
-                }).observe(container);
+                });
+                watcher.observe(container);
+                if (legend) { watcher.observe(legend); }
             }
             var svg = map.getPanes().overlayPane.querySelector('svg');
             if (svg && patterns) {
@@ -684,7 +688,6 @@ class _MapSetup(MacroElement):
                 defs.innerHTML = patterns;
                 svg.insertBefore(defs, svg.firstChild);
             }
-            window.needmapFit = fit;
         })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.patterns|tojson }});
         {% endmacro %}
         """

@@ -110,12 +110,12 @@ def bivariate_legend_html(
     engagement) is hatched as on the map, and the caption names it in words.
     """
     counts = np.zeros((3, 3), dtype=int) if counts is None else counts
-    cell = 30
+    cell, ticks = 30, ("low", "mid", "high")
     cells = []
     for yc in (2, 1, 0):  # top row is high engagement
         cells.append(
             f'<div style="font-size:11px;text-align:right;padding-right:4px;align-self:center">'
-            f"{TERTILE_NAMES[yc]}</div>"
+            f"{ticks[yc]}</div>"
         )
         for xc in range(3):
             colour = BIVARIATE_PALETTE[yc][xc]
@@ -132,7 +132,7 @@ def bivariate_legend_html(
                 "</div>"
             )
     cells.append("<div></div>")
-    cells += [f'<div style="font-size:11px;text-align:center">{t}</div>' for t in TERTILE_NAMES]
+    cells += [f'<div style="font-size:11px;text-align:center">{t}</div>' for t in ticks]
     grid = (
         f'<div style="display:grid;grid-template-columns:auto repeat(3,{cell}px);gap:2px">'
         + "".join(cells) + "</div>"
@@ -140,6 +140,8 @@ def bivariate_legend_html(
 
     def cuts(bins: np.ndarray) -> str:
         return " and ".join(fmt.format(b) for b in bins[:-1]) if len(bins) > 1 else "n/a"
+
+    x_short, y_short = x_label.split(" (")[0].lower(), y_label.split(" (")[0].lower()
 
     x_esc, y_esc = html.escape(x_label), html.escape(y_label)
     extra = "".join(
@@ -156,8 +158,9 @@ def bivariate_legend_html(
         "<b>High need, low engagement</b></div>"
         '<div style="font-size:12px">Red: engagement below need; blue: above it; '
         "purple: in step. Numbers: areas in each cell.</div>"
-        f'<div style="color:#555;font-size:12px;margin-top:2px">Cut into thirds at {x_esc} '
-        f"{html.escape(cuts(x_bins))}; {y_esc} {html.escape(cuts(y_bins))}.</div>{extra}"
+        f'<div style="color:#555;font-size:12px;margin-top:2px">Thirds cut at '
+        f"{html.escape(x_short)} {html.escape(cuts(x_bins))}; {html.escape(y_short)} "
+        f"{html.escape(cuts(y_bins))}.</div>{extra}"
     )
     return _details("Need × engagement", body, "needmap-bivariate-legend")
 
