@@ -44,6 +44,7 @@ SHORT_LABELS = {
     "reach_rate": "Families engaged per 1,000 children a year",
 }
 TREND_MEASURES = {"referral_rate": "Referrals", "reach_rate": "Families engaged"}
+TREND_COUNTS = ("referrals", "families_engaged")
 
 
 @dataclass
@@ -60,6 +61,16 @@ class AreaProfile:
     #: What ``schools`` covers, in words: "in this area", or "in its ward, X" when an LSOA has
     #: no school of its own (most have none), so the panel never shows an empty list.
     schools_where: str = "in this area"
+    #: Each quarter's counts as published (``c`` where hidden): ``quarter, referrals,
+    #: families_engaged``; what the panel shows instead of a line that would be flat at 0.
+    quarters: pd.DataFrame | None = None
+
+    @property
+    def trend_drawable(self) -> bool:
+        """A trend line says something: some series has two shown quarters, not all zero."""
+        t = self.trend
+        return bool(len(t)) and any(
+            len(g) >= 2 and (g["rate"] > 0).any() for _, g in t.groupby("series"))
 
 
 def area_profile(snapshot: Snapshot, level: str, code: str, *,
@@ -111,6 +122,7 @@ def area_profile(snapshot: Snapshot, level: str, code: str, *,
         trend=trend(snapshot, level, code),
         schools=schools,
         schools_where=where,
+        quarters=quarter_counts(snapshot, level, code),
     )
 
 
@@ -123,6 +135,16 @@ def trend(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
         parts.append(pd.DataFrame({"quarter": q["quarter"][keep], "series": label,
                                    "rate": q[col][keep]}))
     return pd.concat(parts, ignore_index=True)
+
+
+def quarter_counts(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
+    """One area's published quarterly counts as text: a number, or ``c`` where hidden."""
+    q = tables.quarterly_table(snapshot, level, code)
+    out = pd.DataFrame({"quarter": q["quarter"]})
+    for col in TREND_COUNTS:
+        out[col] = [fmt(v, "count", hidden=bool(h))
+                    for v, h in zip(q[col], q[f"hidden_{col}"], strict=True)]
+    return out
 
 
 def area_schools(snapshot: Snapshot, level: str, codes: list[str]) -> pd.DataFrame:

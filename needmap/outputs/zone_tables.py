@@ -404,8 +404,9 @@ def plans_table(history: pd.DataFrame) -> pd.DataFrame:
     out = history.iloc[::-1].copy()
     out["created_at"] = out["created_at"].astype(str).str.replace("T", " ").str[:16]
     out["level"] = out["level"].map({"lsoa": "LSOAs", "ward": "Wards"}).fillna("")
-    out["measure"] = out["measure"].map(WORKLOAD_LABELS).fillna("")
+    out["measure"] = out["measure"].map(WORKLOAD_LABELS).fillna("").str.split(
+        " (", regex=False).str[0]
     out["restored_from"] = out["restored_from"].astype(object).where(
         out["restored_from"].notna(), "")
-    return out[["plan_id", "created_at", "author", "note", "n_zones", "n_areas", "level",
-                "measure", "restored_from", "snapshot_id"]].reset_index(drop=True)
+    return out[["plan_id", "created_at", "author", "n_zones", "n_areas", "level", "measure",
+                "restored_from", "note", "snapshot_id"]].reset_index(drop=True)

@@ -132,7 +132,7 @@ with tab_map:
             st.table(p.figures, hide_index=True, border="horizontal")
             st.markdown("**Quarter by quarter**, per 1,000 children a year (quarters with a "
                         "hidden count are left out)")
-            if len(p.trend):
+            if p.trend_drawable:
                 ink = "#333333"
                 series = alt.Legend(orient="top", title=None, labelColor=ink)
                 chart = alt.Chart(p.trend).mark_line(point=True).encode(
@@ -152,8 +152,10 @@ with tab_map:
                 ).properties(height=320)
                 st.altair_chart(chart, width="stretch")
             else:
-                st.caption("Every quarter's count is hidden here (from 1 to "
-                           f"{snap.threshold}), so there is no trend to draw.")
+                st.caption(f"Too few for a trend line: every quarter's count here is 0 or "
+                           f"hidden (1 to {snap.threshold}, shown as c).")
+                widgets.table(p.quarters, headings={"quarter": "Quarter"},
+                              key=f"quarters_{level}")
             # Outcomes and trajectories (to come) belong here, under the trend.
             st.markdown(f"**Schools {p.schools_where}** ({len(p.schools)})")
             if len(p.schools):

@@ -197,5 +197,5 @@ except NeedmapError as exc:
 if history.empty:
     st.caption("No plan saved yet.")
 else:
-    widgets.table(plans_table(history), widths={"note": "large"}, wrap_lines=2,
+    widgets.table(plans_table(history), widths={"note": "medium"}, wrap_lines=2,
                   key="zones_history")

@@ -616,6 +616,7 @@ class _MapSetup(MacroElement):
       browser then scrolls the page to show the whole frame, so the release lands elsewhere and
       the click is lost. Leaflet's keyboard handler is re-bound to focus without scrolling.
     - **Patterns** used by the pattern layer are defined in the map's SVG.
+    - **No Tab stop per area**: the page's area picker gives an area to the keyboard.
     """
 
     _template = Template(
@@ -666,6 +667,11 @@ class _MapSetup(MacroElement):
                 fitting = false;
             }
             fit();
+            // Chromium gives every clickable SVG area a Tab stop: 142 unnamed stops to cross
+            // the map. Areas are reached by keyboard with the list beside the map instead.
+            container.querySelectorAll('path.leaflet-interactive').forEach(function (p) {
+                p.setAttribute('tabindex', '-1');
+            });
             map.on('movestart zoomstart', function () { if (!fitting) { moved = true; } });
             if (legend) {
                 legend.addEventListener('toggle', function () { if (!moved) { fit(); } });
