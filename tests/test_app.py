@@ -93,6 +93,11 @@ def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_pa
     assert len({f["lsoa_code"] for f in features}) == n_lsoas
     assert all(f["lsoa_code"].startswith("E01") for f in features)
     assert any("Click an area" in i.value for i in at.info)
+    # Every area can be reached without the map: the picker lists each one, by name and code.
+    picker = at.selectbox(key="pick_lsoa")
+    assert picker.label == "Find an area" and picker.value is None
+    assert len(picker.options) == n_lsoas
+    assert all(re.fullmatch(r".+ \(E01\d{6}\)", o) for o in picker.options)
 
 
 def test_overview_map_carries_the_snapshot_values(snapshot):
@@ -187,6 +192,14 @@ def test_clicked_area_shows_its_detail_panel(snapshot):
     assert figures.loc[figures["Measure"] == "Children", "This area"].item() == (
         f"{row['children']:,.0f}"
     )
+
+    # Picking an area in the list is the same selection as a click, and marks it on the map.
+    other = snapshot.lsoa.iloc[1]
+    at.selectbox(key="pick_lsoa").set_value(other["lsoa_code"]).run()
+    assert _ok(at).subheader[0].value.startswith(f"{other['lsoa_name']} ({other['lsoa_code']})")
+    comp = next(c for c in at.get("component_instance")
+                if c.proto.component_name.endswith("st_folium"))
+    assert other["lsoa_code"] in json.loads(comp.proto.json_args)["feature_group"]
 
     ward = snapshot.ward.iloc[0]
     at.radio(key="level").set_value("ward").run()

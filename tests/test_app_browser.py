@@ -112,8 +112,13 @@ def check_map(handle, frame, *, n: int | None = None, bounds=None) -> dict:
     ``bounds`` (south, west, north, east) are the authority's, for a map of the whole authority.
     """
     handle.scroll_into_view_if_needed()  # a frame off screen is not laid out by Chromium
-    frame.page.wait_for_timeout(700)
-    state = frame.evaluate(MAP_STATE)
+    state, previous = None, None
+    for _ in range(20):  # until the view stops changing (the fit follows the frame's size)
+        frame.page.wait_for_timeout(400)
+        state = frame.evaluate(MAP_STATE)
+        if previous is not None and state["map"] == previous["map"]:
+            break
+        previous = state
     (s, w, no, e), (as_, aw, an, ae) = state["map"], state["areas"]
     if n is not None:
         assert state["n"] == n, state
@@ -129,6 +134,35 @@ def check_map(handle, frame, *, n: int | None = None, bounds=None) -> dict:
     assert state["legend"], "the map has no legend"
     assert state["covered"] == [], f"the legend covers the centroids of {state['covered']}"
     return state
+
+
+def check_tooltip_fits(page, handle, frame) -> None:
+    """Hover the area just right of the middle, the one furthest right and the one furthest left:
+    each tooltip stays inside the frame (long ones were cut off on the left for areas right of
+    centre)."""
+    box = handle.bounding_box()
+    for where in ("centre", "right", "left"):
+        spot = frame.evaluate("""(where) => {
+            const mid = window.map.getSize().x / 2;
+            const score = {centre: x => x > mid ? -(x - mid) : -Infinity, right: x => x,
+                           left: x => -x}[where];
+            let best = null;
+            window.map.eachLayer(l => {
+                if (!l.feature || !l._path || l.options.interactive === false) return;
+                const r = l._path.getBoundingClientRect();
+                const x = r.left + r.width / 2, y = r.top + r.height / 2;
+                if (document.elementFromPoint(x, y) !== l._path) return;
+                if (!best || score(x) > score(best.x)) best = {x: x, y: y};
+            });
+            return best;
+        }""", where)
+        page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"])
+        tip = frame.locator(".leaflet-tooltip")
+        tip.wait_for(timeout=5_000)
+        r = tip.bounding_box()  # in the page's coordinates
+        assert r["x"] >= box["x"] - 1 and r["x"] + r["width"] <= box["x"] + box["width"] + 1, (
+            where, r, box)
+        page.mouse.move(1, 1)
 
 
 def _authority_bounds(snapshot) -> list[float]:
@@ -151,10 +185,14 @@ def test_every_map_on_every_tab_fits_and_no_legend_covers_an_area(app, browser, 
     page = _open(browser, requests, url, size)
     try:
         _shot(page, f"{size}_overview")
-        check_map(*shown_maps(page)[0], n=n_lsoa, bounds=authority)
+        handle, frame = shown_maps(page)[0]
+        check_map(handle, frame, n=n_lsoa, bounds=authority)
+        check_tooltip_fits(page, handle, frame)
         _shot(page, f"{size}_overview_map")
         _tab(page, "Need x engagement")
-        check_map(*shown_maps(page)[0], n=n_lsoa, bounds=authority)
+        handle, frame = shown_maps(page)[0]
+        check_map(handle, frame, n=n_lsoa, bounds=authority)
+        check_tooltip_fits(page, handle, frame)
         _shot(page, f"{size}_overview_need_x_engagement")
 
         page.goto(f"{url}/off_radar")

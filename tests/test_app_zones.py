@@ -78,6 +78,20 @@ def test_my_zone_without_a_plan_shows_a_suggested_plan_to_a_lead(config_path):
     assert PlanStore(load_config(config_path).plans_db).latest_plan() is None  # nothing saved
 
 
+def test_my_zone_without_a_plan_tells_staff_plainly(config_path, monkeypatch):
+    """Staff never see the suggested plan: no zone is theirs until a lead saves one."""
+    from needmap.access import Access
+    from needmap.app import state
+
+    monkeypatch.setattr(state, "current_access",
+                        lambda: Access(user="bo@council.gov.uk", role="staff"))
+    at = AppTest.from_file(str(ROOT / MY_ZONE), default_timeout=120).run()
+    _ok(at)
+    assert any("No zone plan has been saved yet, so you have no zone" in i.value
+               for i in at.info)
+    assert not at.warning and not at.metric and not at.get("component_instance")
+
+
 def test_build_lock_save_and_restore(config_path):
     at = _page(ZONES)
     assert at.title[0].value == "Zones"
@@ -168,6 +182,10 @@ def test_example_roster_names_the_workers_on_my_zone(config_path):
     plan = PlanStore(load_config(config_path).plans_db).latest_plan()
     assert set(areas["Code"]) == set(plan.areas.loc[plan.areas["zone"] == 4, "area_code"])
     assert "E01005340" in set(areas["Code"])  # Dev's base
+    # The zone map marks Dev's base and the zone's flagged areas, explained in its legend.
+    script = json.loads(next(c for c in at.get("component_instance") if c.proto.component_name
+                             .endswith("st_folium")).proto.json_args)["script"]
+    assert "Base of Dev Madeup (fictional)" in script and "worker base" in script
     assert [m.label for m in at.metric] == ["Areas", "Children", "Workload against target",
                                             "Off the radar / to watch"]
     assert at.metric[0].value == str(len(areas))
