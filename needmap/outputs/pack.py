@@ -35,7 +35,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 #: Shorter headings for the printed area table, so it fits an A4 page.
 PACK_LABELS = COLUMN_LABELS | {
     "map": "#", "children": "Children", "idaci_pctile": "Need (IDACI pctile)",
-    "referral_rate": "per 1,000", "reach_rate": "per 1,000", "flag": "Flag",
+    "referral_rate": "Referrals per 1,000", "reach_rate": "Engaged per 1,000", "flag": "Flag",
 }
 _KINDS = {"children": "count", "idaci_pctile": "percentile", "referrals": "count",
           "families_engaged": "count", "referral_rate": "rate", "reach_rate": "rate",
@@ -126,8 +126,9 @@ def zone_pack_html(
     flags_html = None
     if flags is not None:
         fz = zone_flags(flags, labels, zone)
-        flags_html = (_table(fz, [c for c in ("area_name", "area_code", "flag", "certainty",
-                                              "reason") if c in fz]) if len(fz) else "")
+        sure = ["certainty"] if flag_words.has_certainty(fz) else []
+        flags_html = (_table(fz, ["area_name", "area_code", "flag", *sure, "reason"])
+                      if len(fz) else "")
     return _ENV.get_template("zone_pack.html.j2").render(
         title=title,
         authority=snapshot.authority_name,

@@ -3,7 +3,7 @@
 Hand-written because the pack must open offline and print; folium needs Leaflet and a browser,
 and matplotlib would add a dependency for one picture. The zone's areas are coloured by need in
 fixed national fifths (the classes My zone's need map uses), numbered as in the pack's table,
-with their neighbours in white, schools as triangles, worker bases as circles, and "!" / "?" on
+with their neighbours in white, schools as triangles, worker bases as rings, and "!" / "?" on
 areas off the radar / to watch.
 
 The drawing is sized in millimetres for an A4 page (at most 182 x 150 mm), so its numbers and
@@ -42,7 +42,7 @@ def need_legend() -> str:
     return (f"<div class='legend'><b>Need (IDACI percentile in England):</b> {items}"
             "<span class='key'><span class='sw' style='background:#fff;border-color:#bbb'>"
             "</span>outside the zone</span><span class='key'>&#9650; school</span>"
-            "<span class='key'>&#9679; worker base</span>"
+            "<span class='key'>&#9711; worker base</span>"
             "<span class='key'><b>!</b> off the radar</span>"
             "<span class='key'><b>?</b> to watch</span></div>")
 
@@ -120,9 +120,11 @@ def zone_svg(
                          f"L{x - 1.7:.2f},{y + 1.1:.2f}Z' fill='#111' stroke='#fff' "
                          "stroke-width='0.3'/>")
     for e, n in bases:
+        # A ring, not a dot: a base given as an area code sits where that area's number is.
         x, y = xy(e, n)
-        marks.append(f"<circle cx='{x:.2f}' cy='{y:.2f}' r='2.2' fill='#000' stroke='#fff' "
-                     "stroke-width='0.6'/>")
+        for colour, line in (("#fff", 1.3), ("#000", 0.7)):
+            marks.append(f"<circle cx='{x:.2f}' cy='{y:.2f}' r='3.1' fill='none' "
+                         f"stroke='{colour}' stroke-width='{line}'/>")
     return (
         f"<svg viewBox='0 0 {width:.2f} {height:.2f}' width='{width:.1f}mm' "
         f"height='{height:.1f}mm' role='img' aria-label='Map of zone {int(zone)}'>"
