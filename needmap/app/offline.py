@@ -143,11 +143,13 @@ def show_prepared(
     height: int = 600,
     returned_objects: Iterable[str] = CLICK_ONLY,
     selected: str | None = None,
+    version: int = 0,
 ) -> dict[str, Any]:
     """Draw a prepared map with streamlit-folium's component; returns what ``st_folium`` does.
 
-    ``selected`` is the code of an area to mark as selected; changing it redraws only the mark,
-    not the map (streamlit-folium's ``feature_group``).
+    ``selected`` is the code of an area to mark as selected; changing it or ``version`` marks it
+    again without redrawing the map (streamlit-folium's ``feature_group``). A click marks its
+    area in the map itself, so pass the selection that did not come from a click.
     """
     import streamlit as st
     import streamlit_folium as sf
@@ -163,7 +165,8 @@ def show_prepared(
         script=prepared.script, header=prepared.header, html=prepared.html,
         id=prepared.map_id, key=hash_key, height=height, width=None,
         returned_objects=returned, default={k: None for k in returned}, zoom=None, center=None,
-        feature_group=highlight_script(selected), return_on_hover=False, layer_control=None,
+        feature_group=highlight_script(selected, version), return_on_hover=False,
+        layer_control=None,
         pixelated=False,
         css_links=list(prepared.css_links), js_links=list(prepared.js_links),
         on_change=_on_change, wrap_longitude=False,

@@ -97,9 +97,10 @@ tab_map, tab_bivariate = st.tabs(["Map", "Need x engagement"], key="overview_tab
                                  on_change="rerun")
 with tab_map:
     selected, map_key = f"selected_{level}", f"map-{level}"
-    picked, seen = f"pick_{level}", f"_click_{level}"
-    # A click reaches the session before this run starts (the map's on_change), so the map is
-    # drawn with the clicked area already marked.
+    picked, seen, marked = f"pick_{level}", f"_click_{level}", f"_marked_{level}"
+    # A click reaches the session before this run starts (the map's on_change) and the map has
+    # already marked its area; the page marks an area only when it was picked in the list, or
+    # when a new map is drawn (each change of mark resends the map's script).
     clicked = st.session_state.get(map_key) or {}
     if clicked.get("last_active_drawing"):
         click = (clicked["last_active_drawing"]["properties"][f"{level}_code"],
@@ -110,16 +111,25 @@ with tab_map:
     code = st.session_state.get(selected)
     if st.session_state.get(picked) != code:
         st.session_state[picked] = code
+    mark = st.session_state.get(marked)
+    if mark is None or mark["map"] != choice:
+        mark = st.session_state[marked] = {"map": choice, "code": code,
+                                           "version": (mark or {}).get("version", 0) + 1}
+
+    def on_pick() -> None:
+        st.session_state[selected] = st.session_state[picked]
+        st.session_state[marked] = {"map": choice, "code": st.session_state[picked],
+                                    "version": st.session_state[marked]["version"] + 1}
 
     left, right = st.columns([3, 2])
     with left:
-        show_prepared(prepared, key=map_key, height=MAP_HEIGHT, selected=code)
+        show_prepared(prepared, key=map_key, height=MAP_HEIGHT, selected=mark["code"],
+                      version=mark["version"])
     with right:
         names = dict(zip(layer[f"{level}_code"].astype(str), layer[f"{level}_name"].astype(str),
                          strict=True))
         widgets.area_picker(sorted(names, key=lambda c: (names[c], c)), names, key=picked,
-                            on_pick=lambda: st.session_state.update(
-                                {selected: st.session_state[picked]}))
+                            on_pick=on_pick)
         if not code:
             st.info("Click an area on the map, or find it by name above, to see its figures, "
                     "trend and schools.")

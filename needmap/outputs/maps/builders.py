@@ -520,25 +520,19 @@ MAP_CSS = (
 )
 
 
-def highlight_script(code: str | None) -> str | None:
+def highlight_script(code: str | None, version: int = 0) -> str | None:
     """Script that marks one area as selected on a drawn map (st_folium's ``feature_group``).
 
-    streamlit-folium evaluates it in the map's frame on every change without redrawing the map,
-    after removing the layers the previous one added (``window.feature_group``). The selected
-    area gets a thick black line on a white casing, drawn above every other area.
+    streamlit-folium evaluates it in the map's frame whenever it changes, without redrawing the
+    map, after removing the layers the previous mark added (``window.feature_group``). A click
+    marks its area in the frame itself (``_MapSetup``), so a page changes this script only when
+    the selection comes from elsewhere (the area picker), bumping ``version`` if the code is the
+    same as before: each change resends the map's whole script to the browser.
     """
     if not code:
         return None
-    return (
-        "(function(){var map=window.map;if(!map)return;var code=" + json.dumps(str(code))
-        + ";var hit=null;map.eachLayer(function(l){if(!hit&&l.feature&&l.feature.id===code"
-        "&&l.options.interactive!==false&&l.getBounds)hit=l;});if(!hit)return;"
-        "var g=L.featureGroup([L.geoJSON(hit.feature,{interactive:false,style:{fill:false,"
-        "color:'#ffffff',weight:8,opacity:1}}),L.geoJSON(hit.feature,{interactive:false,"
-        "style:{fill:false,color:'#000000',weight:4,opacity:1}})]).addTo(map);"
-        "window.feature_group=window.feature_group||[];window.feature_group.push(g);"
-        "window.needmapSelected=code;})();"
-    )
+    return (f"/* selection {int(version)} */ window.needmapMarkCode && "
+            f"window.needmapMarkCode({json.dumps(str(code))});")
 
 
 def _geometries(frame: gpd.GeoDataFrame) -> Iterator[dict]:
@@ -617,6 +611,7 @@ class _MapSetup(MacroElement):
       the click is lost. Leaflet's keyboard handler is re-bound to focus without scrolling.
     - **Patterns** used by the pattern layer are defined in the map's SVG.
     - **No Tab stop per area**: the page's area picker gives an area to the keyboard.
+    - **The selected area is marked** on a click, at once and without a round trip.
     """
 
     _template = Template(
@@ -676,6 +671,26 @@ class _MapSetup(MacroElement):
             if (legend) {
                 legend.addEventListener('toggle', function () { if (!moved) { fit(); } });
             }
+            // The selected area: a thick black line on a white casing, above every area. A
+            // click marks its own area at once; the page marks a picked one (highlight_script).
+            function mark(layer) {
+                (window.feature_group || []).forEach(function (g) { map.removeLayer(g); });
+                var line = function (colour, weight) {
+                    return L.geoJSON(layer.feature, {interactive: false, style: {
+                        fill: false, color: colour, weight: weight, opacity: 1}});
+                };
+                window.feature_group = [L.featureGroup([line('#ffffff', 8), line('#000000', 4)])
+                                        .addTo(map)];
+                window.needmapSelected = layer.feature.id;
+            }
+            var areas = {};
+            map.eachLayer(function (l) {
+                if (l.feature && l.options.interactive !== false && l.getBounds) {
+                    areas[l.feature.id] = l;
+                    l.on('click', function () { mark(l); });
+                }
+            });
+            window.needmapMarkCode = function (code) { if (areas[code]) { mark(areas[code]); } };
             if (window.ResizeObserver) {
                 // The frame gets its size late (a tab opened, the page laid out) and the legend
                 // its size late too (fonts); either change fits the map again.
