@@ -212,3 +212,29 @@ def test_a_plan_from_other_boundaries_is_explained(config_path, tmp_path):
         at.switch_page(MY_ZONE).run()
     assert not at.exception
     assert any("made from other boundaries" in e.value for e in at.error)
+
+
+def test_every_zone_outside_the_tolerance_is_named(config_path):
+    """The balance warning named one zone ("Zone 1 is -10.0% ...") when three more were outside
+    +-5%, and the page had no tolerance control; the CLI warned the same way."""
+    from tests.conftest import cli
+
+    at = _page(ZONES)
+    at.radio(key="zones_level").set_value("ward")
+    at.number_input(key="zones_tolerance").set_value(1)
+    _button(at, "Build zones").click().run()
+    _ok(at)
+    table = _table(at, "Against target")
+    outside = [z for z, v in zip(table["Zone"], _number(table["Against target"]), strict=True)
+               if abs(v) > 1]
+    assert len(outside) >= 2  # 20 wards cannot make six zones within 1%
+    notes = [w.value for w in at.warning if "outside ±1%" in w.value]
+    assert len(notes) == 1 and f"{len(outside)} of 6 zones" in notes[0]
+    assert all(f"zone {z} (" in notes[0] for z in outside)
+    assert "random_state" not in " ".join(w.value for w in at.warning)
+
+    run = cli("zones", "--config", config_path, "--level", "ward", "--staff", "6",
+              "--tolerance", "0.01", "--out", Path(config_path).parent / "z.csv")
+    assert run.returncode == 0
+    warning = next(line for line in run.stderr.splitlines() if "tolerance" in line)
+    assert all(f"zone {z} " in warning for z in outside), warning

@@ -52,7 +52,7 @@ with tab_table:
     columns = ["area_name", "area_code", "flag",
                *(["certainty"] if flag_words.has_certainty(table) else []),
                "reason", "expected", "observed", "ratio"]
-    widgets.table(table[columns], widths={"reason": 380}, wrap_lines=3, height=560,
+    widgets.table(table[columns], widths={"reason": 380}, wrap_lines=4, height=560,
                   key=f"flags_table_{level}_{measure}")
     state.download("Download flags (CSV)", lambda: csv_text(table),
                    file_name=f"flags_{level}_{measure}.csv", mime="text/csv",

@@ -55,9 +55,11 @@ if st.session_state.get("measure") not in options:
     st.session_state.pop("measure", None)
 measure = c2.selectbox("Measure", options, index=options.index(config.maps.measure),
                        key="measure", format_func=_measure_label)
+# A change is drawn on its own diverging scale: the class choices do not apply to it.
+fixed_scale = measure == CHANGE or measure in CHANGE_IN_NEED
 scheme = c3.selectbox("Classes by", SCHEMES, index=list(SCHEMES).index(config.maps.scheme),
-                      format_func=SCHEME_LABELS.get, key="scheme")
-k = c4.slider("Classes", 3, 9, config.maps.classes, key="k")
+                      format_func=SCHEME_LABELS.get, key="scheme", disabled=fixed_scale)
+k = c4.slider("Classes", 3, 9, config.maps.classes, key="k", disabled=fixed_scale)
 
 layer = state.display_layer(snap.id, level)
 outline = state.outline_layer(snap.id)
@@ -66,7 +68,7 @@ common = dict(level=level, display=layer, outline=outline, tiles=config.maps.til
 choice: tuple = (snap.id, "overview", level, measure, scheme, k)
 try:
     if measure == CHANGE:
-        d1, d2, d3, d4 = st.columns(4)
+        d1, d2, d3, d4 = st.columns([2, 1, 1, 1])
         base = d1.selectbox("Of", CHANGE_MEASURES, format_func=lambda x: MEASURES[x].label,
                             key="change_measure")
         kinds = [kd for kd in PERIOD_KINDS if len(comparable_periods(snap, kd)) >= 2]

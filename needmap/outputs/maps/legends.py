@@ -35,7 +35,7 @@ MARK_STYLES = {
 Row = tuple[str, str, int] | tuple[str, str, int, str | None]
 
 
-def swatch(colour: str, size: int = 16, pattern: str | None = None) -> str:
+def swatch(colour: str, size: int = 14, pattern: str | None = None) -> str:
     """A colour (and pattern) sample, hidden from screen readers: the label says it all."""
     background = colour
     if pattern:
@@ -49,7 +49,7 @@ def swatch(colour: str, size: int = 16, pattern: str | None = None) -> str:
 
 _BOX = (
     "background:rgba(255,255,255,0.96);padding:6px 8px;border-radius:4px;"
-    "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:13px/1.4 sans-serif;color:#222;"
+    "box-shadow:0 1px 4px rgba(0,0,0,0.35);font:12px/1.3 sans-serif;color:#222;"
     "max-width:min(300px,calc(100vw - 70px));max-height:calc(100vh - 60px);overflow:auto"
 )
 _SUMMARY = "cursor:pointer;font-weight:bold;margin-bottom:2px"
@@ -78,7 +78,7 @@ def legend_html(title: str, rows: Sequence[Row],
         pattern = row[3] if len(row) > 3 else None
         lines.append(
             f'<div class="needmap-legend-row" style="display:flex;align-items:center;'
-            f'margin:2px 0">{swatch(colour, pattern=pattern)}<span>{html.escape(label)}'
+            f'margin:1px 0">{swatch(colour, pattern=pattern)}<span>{html.escape(label)}'
             f' <span style="color:#555">({n})</span></span></div>'
         )
     for kind, text, label in marks:
