@@ -514,6 +514,10 @@ MAP_CSS = (
     "color:#333}.leaflet-control-attribution a{color:#0a5a83}"
     ".leaflet-control-scale-line{color:#222}"
     ".needmap-mark-icon{background:none;border:none}"
+    # Smaller marks on a phone-sized map, where zone numbers and flags crowd.
+    "@media (max-width:480px){.needmap-mark{font-size:11px!important;padding:0 3px!important;"
+    "min-width:0!important}.needmap-mark[style*='radius:50%']{width:15px!important;"
+    "height:15px!important;padding:0!important}}"
     ".leaflet-container:focus-visible{outline:3px solid #1a5fb4;outline-offset:-3px}"
     ".leaflet-container .leaflet-interactive:focus{outline:none}"
     ".needmap-legend summary:focus-visible{outline:2px solid #1a5fb4}"
