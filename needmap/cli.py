@@ -289,9 +289,14 @@ def cmd_pack(args: argparse.Namespace) -> int:
         raise InputError(f"No zone plan saved in {config.plans_db}. Save one with needmap zones "
                          "--save --author NAME, or on the Zones page.")
     level = plan_level(snap, plan)
+    postcodes = None
+    if config.postcodes is not None:  # places a worker base given as a postcode
+        from needmap.sources.geocode import read_postcodes
+
+        postcodes = read_postcodes(config.postcodes)
     html = zone_pack_html(
         snap, plan.areas, args.zone, level=level, staff=plan.staff,
-        flags=snap.flags(level, "engagement"),
+        flags=snap.flags(level, "engagement"), postcodes=postcodes,
         plan=f"plan {plan.plan_id} saved {plan.created_at[:10]} by {plan.author}",
     )
     write_text_atomic(Path(args.out), html)

@@ -69,6 +69,7 @@ from __future__ import annotations
 import os
 import secrets
 import string
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,9 +137,22 @@ def load_key(folder: Path, *, create: bool, snapshots_exist: bool = False) -> st
         raise SnapshotError(f"{path}: no disclosure key. Run `needmap refresh` first.")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = "".join(secrets.choice(_KEY_CHARS) for _ in range(16))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
+    # Written whole to a private file, then linked into place: ``link`` fails if the name
+    # exists, so of two refreshes creating a key at once one wins and the other reads its key,
+    # never a half-written one.
+    fd, tmp = tempfile.mkstemp(prefix=".key-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return load_key(folder, create=False)
+    finally:
+        os.unlink(tmp)
     return key
 
 

@@ -292,11 +292,12 @@ class ZoneBuilder:
             "fte": fte,
         }, index=zones)
         self.n_iter_ = n_moves
-        if np.abs(dev).max() > self.tolerance:
-            worst = int(np.argmax(np.abs(dev))) + 1
+        outside = np.flatnonzero(np.abs(dev) > self.tolerance)
+        if len(outside):
+            which = ", ".join(f"zone {i + 1} {dev[i]:+.1%}" for i in outside)
             notes.append(
-                f"Zone {worst} is {dev[worst - 1]:+.1%} from its target workload, outside the "
-                f"+-{self.tolerance:.0%} tolerance. The areas may be too coarse for {k} zones "
+                f"{len(outside)} of {k} zones are outside the +-{self.tolerance:.0%} tolerance "
+                f"of their target workload ({which}). The areas may be too coarse for {k} zones "
                 "(try keep_wards_whole=False), locks or bases may pin too much, or try "
                 "another random_state or a larger tolerance."
             )

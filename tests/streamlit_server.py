@@ -22,6 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking")
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 LOCAL_SCHEMES = frozenset({"data", "blob", "about", "file"})
+#: The frame streamlit-folium draws a map in.
+MAP = "iframe[title*='st_folium']"
 
 
 def free_port() -> int:
@@ -123,3 +125,35 @@ def streamlit_app(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def settle(page, timeout: float = 90) -> None:
+    """Wait until Streamlit has finished running the page (no status widget for a while)."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    page.wait_for_timeout(300)
+    while quiet < 4:
+        busy = page.locator("[data-testid=stStatusWidget], [data-testid=stSkeleton]").count()
+        quiet = 0 if busy else quiet + 1
+        assert time.monotonic() < deadline, "the page did not finish running"
+        page.wait_for_timeout(250)
+
+
+def shown_maps(page, timeout: float = 60) -> list:
+    """The frames of the maps on screen (a closed tab's map has no width), once drawn."""
+    deadline = time.monotonic() + timeout
+    while True:
+        handles = [h for h in page.locator(MAP).element_handles()
+                   if (box := h.bounding_box()) and box["width"] > 0]
+        if handles or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(300)
+    assert handles, "no map on screen"
+    frames = []
+    for handle in handles:
+        frame = handle.content_frame()
+        frame.wait_for_function(
+            "() => window.map && document.querySelectorAll('path.leaflet-interactive')"
+            ".length > 0", timeout=timeout * 1000)
+        frames.append((handle, frame))
+    return frames

@@ -56,9 +56,12 @@ def _map_script(at: AppTest, index: int = 0) -> str:
 
 
 def _features(at: AppTest, index: int = 0) -> list[dict]:
-    """The ``properties`` of every area drawn on a page's map (they hold no nested objects)."""
+    """The ``properties`` of every area drawn on a page's map (they hold no nested objects).
+
+    Pattern overlays (hatched or striped areas) carry no area code and are left out."""
     found = re.findall(r'"properties": (\{[^{}]*\})', _map_script(at, index))
-    return [json.loads(p) for p in found]
+    props = [json.loads(p) for p in found]
+    return [p for p in props if any(k.endswith("_code") for k in p)]
 
 
 def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_path):
@@ -90,6 +93,11 @@ def test_overview_first_run_builds_the_snapshot_and_shows_every_widget(config_pa
     assert len({f["lsoa_code"] for f in features}) == n_lsoas
     assert all(f["lsoa_code"].startswith("E01") for f in features)
     assert any("Click an area" in i.value for i in at.info)
+    # Every area can be reached without the map: the picker lists each one, by name and code.
+    picker = at.selectbox(key="pick_lsoa")
+    assert picker.label == "Find an area" and picker.value is None
+    assert len(picker.options) == n_lsoas
+    assert all(re.fullmatch(r".+ \(E01\d{6}\)", o) for o in picker.options)
 
 
 def test_overview_map_carries_the_snapshot_values(snapshot):
@@ -178,11 +186,20 @@ def test_clicked_area_shows_its_detail_panel(snapshot):
     title = at.subheader[0].value
     assert title.startswith(f"{row['lsoa_name']} ({row['lsoa_code']})")
     assert f"{row['ward_name']} ward" in title
-    figures = at.dataframe[0].value
+    # England's column sits beside the authority's in a table that wraps (never scrolls).
+    figures = at.table[0].value
     assert list(figures.columns) == ["Measure", "This area", "Oldham", "England"]
     assert figures.loc[figures["Measure"] == "Children", "This area"].item() == (
         f"{row['children']:,.0f}"
     )
+
+    # Picking an area in the list is the same selection as a click, and marks it on the map.
+    other = snapshot.lsoa.iloc[1]
+    at.selectbox(key="pick_lsoa").set_value(other["lsoa_code"]).run()
+    assert _ok(at).subheader[0].value.startswith(f"{other['lsoa_name']} ({other['lsoa_code']})")
+    comp = next(c for c in at.get("component_instance")
+                if c.proto.component_name.endswith("st_folium"))
+    assert other["lsoa_code"] in json.loads(comp.proto.json_args)["feature_group"]
 
     ward = snapshot.ward.iloc[0]
     at.radio(key="level").set_value("ward").run()
@@ -200,10 +217,10 @@ def test_data_page_shows_snapshot_history_and_data_quality(snapshot):
     assert len(history) == 1
     assert history["Snapshot"].item() == snapshot.id
     assert history["Current"].item() == "yes"
-    assert (history["LSOAs"].item(), history["Wards"].item()) == (len(snapshot.lsoa),
-                                                                    len(snapshot.ward))
+    assert (history["LSOAs"].item(), history["Wards"].item()) == (f"{len(snapshot.lsoa):,}",
+                                                                    f"{len(snapshot.ward):,}")
     quality = at.dataframe[1].value
-    assert sorted(quality["Kind"]) == ["engagement", "referrals"]
+    assert sorted(quality["Kind"]) == ["Engagement", "Referrals"]
     number = lambda col: quality[col].str.replace(",", "").astype(int)  # noqa: E731
     assert (number("Rows read") == number("Used") + number("Rejected")).all()
     assert (number("Used") > 1000).all()

@@ -59,9 +59,37 @@ def _zone_features(at: AppTest) -> dict[str, str]:
     return {p["lsoa_code"]: p["category"] for p in props if "lsoa_code" in p}
 
 
-def test_my_zone_without_a_plan_points_to_zones(config_path):
+def _number(column) -> list[float]:
+    """A table column as numbers (tables show text: "1,047", "−2%", "c")."""
+    return [float(str(v).replace(",", "").replace("−", "-").rstrip("%")) for v in column]
+
+
+def test_my_zone_without_a_plan_shows_a_suggested_plan_to_a_lead(config_path):
+    """My zone was empty until a plan was saved; a lead now sees the default plan, said to be
+    unsaved, with the way to Zones."""
     at = _page(MY_ZONE)
-    assert any("No zone plan has been saved yet" in i.value for i in at.info)
+    assert any("No zone plan has been saved yet" in w.value and "suggested" in w.value
+               for w in at.warning)
+    assert len(at.selectbox(key="my_zone_worker").options) == load_config(config_path).zones.staff
+    assert [m.label for m in at.metric][0] == "Areas"
+    areas = _table(at, "Flag")
+    assert len(areas) == int(at.metric[0].value) > 0
+    assert len(at.get("download_button")) == 1
+    assert PlanStore(load_config(config_path).plans_db).latest_plan() is None  # nothing saved
+
+
+def test_my_zone_without_a_plan_tells_staff_plainly(config_path, monkeypatch):
+    """Staff never see the suggested plan: no zone is theirs until a lead saves one."""
+    from needmap.access import Access
+    from needmap.app import state
+
+    monkeypatch.setattr(state, "current_access",
+                        lambda: Access(user="bo@council.gov.uk", role="staff"))
+    at = AppTest.from_file(str(ROOT / MY_ZONE), default_timeout=120).run()
+    _ok(at)
+    assert any("No zone plan has been saved yet, so you have no zone" in i.value
+               for i in at.info)
+    assert not at.warning and not at.metric and not at.get("component_instance")
 
 
 def test_build_lock_save_and_restore(config_path):
@@ -79,9 +107,12 @@ def test_build_lock_save_and_restore(config_path):
 
     n = len(load_snapshot(load_config(config_path).snapshots_folder).lsoa)
     table = _table(at, "Against target")
-    assert len(table) == 6 and table["Areas"].sum() == n
-    assert list(table["Zone"]) == [1, 2, 3, 4, 5, 6]
-    assert table["Against target"].abs().max() <= 0.051
+    assert len(table) == 6 and sum(_number(table["Areas"])) == n
+    assert list(table["Zone"]) == ["1", "2", "3", "4", "5", "6"]
+    # One format per kind: whole signed percentages, counts with separators.
+    assert all(re.fullmatch(r"[+-]\d+%", v) for v in table["Against target"])
+    assert max(abs(v) for v in _number(table["Against target"])) <= 5
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*", v) for v in table["Workload"])
     assert "Off the radar" in table.columns and "To watch" in table.columns
     zones = _zone_features(at)
     assert len(zones) == n and len(set(zones.values())) == 6
@@ -106,7 +137,9 @@ def test_build_lock_save_and_restore(config_path):
     assert (plan.level, plan.measure) == ("lsoa", "children_need")
     assert plan.areas.set_index("area_code").loc[moved, "zone"].eq(1).all()
     assert "2 locked" in plan.note
-    assert len(_table(at, "plan_id")) == 1
+    plans = _table(at, "Restored from plan")
+    assert len(plans) == 1 and plans["Plan"].tolist() == ["1"]
+    assert "children_need" not in plans.to_string()
 
     _button(at, "Restore as the newest plan").click().run()
     _ok(at)
@@ -135,7 +168,7 @@ def test_example_roster_names_the_workers_on_my_zone(config_path):
     _ok(at)
     table = _table(at, "Against target")
     assert table["Worker"].str.contains("fictional").all()
-    assert table["FTE"].tolist() == [1.0, 0.8, 0.6, 1.0, 1.0, 0.5]
+    assert table["FTE"].tolist() == ["1.0", "0.8", "0.6", "1.0", "1.0", "0.5"]
     at.text_input(key="zones_author").input("Test Lead").run()
     _button(at, "Save plan").click().run()
     _ok(at)
@@ -149,9 +182,17 @@ def test_example_roster_names_the_workers_on_my_zone(config_path):
     plan = PlanStore(load_config(config_path).plans_db).latest_plan()
     assert set(areas["Code"]) == set(plan.areas.loc[plan.areas["zone"] == 4, "area_code"])
     assert "E01005340" in set(areas["Code"])  # Dev's base
+    # The zone map marks Dev's base and the zone's flagged areas, explained in its legend.
+    script = json.loads(next(c for c in at.get("component_instance") if c.proto.component_name
+                             .endswith("st_folium")).proto.json_args)["script"]
+    assert "Base of Dev Madeup (fictional)" in script and "worker base" in script
     assert [m.label for m in at.metric] == ["Areas", "Children", "Workload against target",
                                             "Off the radar / to watch"]
     assert at.metric[0].value == str(len(areas))
+    # The flagged list and the count above it agree (they used to differ).
+    strong, watch = (int(n) for n in at.metric[3].value.split(" / "))
+    listed = [m for m in at.markdown if m.value.startswith("- **")]
+    assert strong + watch == len(listed)
     assert at.radio(key="my_zone_measure").value == "idaci_pctile"
     assert len(at.get("download_button")) == 1
     for measure in ("reach_rate", "referral_rate"):
@@ -171,3 +212,29 @@ def test_a_plan_from_other_boundaries_is_explained(config_path, tmp_path):
         at.switch_page(MY_ZONE).run()
     assert not at.exception
     assert any("made from other boundaries" in e.value for e in at.error)
+
+
+def test_every_zone_outside_the_tolerance_is_named(config_path):
+    """The balance warning named one zone ("Zone 1 is -10.0% ...") when three more were outside
+    +-5%, and the page had no tolerance control; the CLI warned the same way."""
+    from tests.conftest import cli
+
+    at = _page(ZONES)
+    at.radio(key="zones_level").set_value("ward")
+    at.number_input(key="zones_tolerance").set_value(1)
+    _button(at, "Build zones").click().run()
+    _ok(at)
+    table = _table(at, "Against target")
+    outside = [z for z, v in zip(table["Zone"], _number(table["Against target"]), strict=True)
+               if abs(v) > 1]
+    assert len(outside) >= 2  # 20 wards cannot make six zones within 1%
+    notes = [w.value for w in at.warning if "outside ±1%" in w.value]
+    assert len(notes) == 1 and f"{len(outside)} of 6 zones" in notes[0]
+    assert all(f"zone {z} (" in notes[0] for z in outside)
+    assert "random_state" not in " ".join(w.value for w in at.warning)
+
+    run = cli("zones", "--config", config_path, "--level", "ward", "--staff", "6",
+              "--tolerance", "0.01", "--out", Path(config_path).parent / "z.csv")
+    assert run.returncode == 0
+    warning = next(line for line in run.stderr.splitlines() if "tolerance" in line)
+    assert all(f"zone {z} " in warning for z in outside), warning

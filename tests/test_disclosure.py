@@ -51,6 +51,25 @@ def test_the_key_is_created_once_private_and_never_silently_replaced(tmp_path):
         load_key(tmp_path, create=True)
 
 
+def test_two_refreshes_creating_the_key_at_once_share_one_key(tmp_path, monkeypatch):
+    """CI caught it: two concurrent first refreshes both saw no key; the second crashed with
+    FileExistsError. Here the other process writes its key while this one draws its own."""
+    import needmap.disclosure as disclosure
+
+    real = disclosure.secrets.choice
+    theirs = "ZYXWVUTSRQPONMLK"
+
+    def choice_while_another_process_writes(chars):
+        path = tmp_path / "disclosure.key"
+        if not path.exists():
+            path.write_text(theirs + "\n")
+        return real(chars)
+
+    monkeypatch.setattr(disclosure.secrets, "choice", choice_while_another_process_writes)
+    assert load_key(tmp_path, create=True) == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["disclosure.key"]  # no temporary left
+
+
 def test_the_p_table_hides_small_counts_and_adds_bounded_zero_mean_noise():
     t = PTable(5)
     keys = np.arange(KEY_RANGE)

@@ -4,7 +4,6 @@ no element, and show the names as text; the CSV exports defuse formula-like name
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +32,16 @@ HOSTILE = [
 
 
 def _hostile_copy(src: Path, name_column: str, out: Path) -> Path:
-    data = json.loads(src.read_text())
-    for i, feature in enumerate(data["features"]):
-        feature["properties"][name_column] = f"{HOSTILE[i % len(HOSTILE)]} {i}"
-    out.write_text(json.dumps(data))
+    """A copy of a boundary file (GeoParquet since the LSOA 2021 demo) with hostile names."""
+    import geopandas as gpd
+
+    data = gpd.read_parquet(src) if src.suffix == ".parquet" else gpd.read_file(src)
+    data[name_column] = [f"{HOSTILE[i % len(HOSTILE)]} {i}" for i in range(len(data))]
+    out = out.with_suffix(src.suffix)
+    if src.suffix == ".parquet":
+        data.to_parquet(out)
+    else:
+        data.to_file(out, driver="GeoJSON")
     return out
 
 

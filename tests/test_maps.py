@@ -258,3 +258,56 @@ def test_names_from_files_are_escaped_in_every_map(areas):
         html = assets.standalone_html(m)
         assert "<img" not in html and "<script>alert" not in html
         assert "lt;img src=x onerror=alert(1)" in html  # shown as text, not run
+
+
+def _legend(html: str) -> str:
+    return json.loads(re.search(r"div\.innerHTML = (\".*?\");", html).group(1))
+
+
+def test_bivariate_key_is_readable_and_its_salient_cell_stands_out(areas):
+    """The 3x3 key had 15 px cells and called a mid red "dark red"; now 30 px cells counting
+    their areas, and high need with low engagement is the darkest colour and hatched."""
+    m = builders.bivariate(areas, code_column="lsoa_code", name_column="lsoa_name",
+                           x_column="rate", y_column="reach", attribution=ATTRIBUTION)
+    html = m.get_root().render()
+    legend = _legend(html)
+    sizes = [int(w) for w in re.findall(r"needmap-bivariate-cell.*?width:(\d+)px", legend)]
+    assert len(sizes) == 9 and min(sizes) >= 24
+    counts = [int(n) for n in re.findall(r"padding:0 2px;border-radius:2px\">(\d+)<", legend)]
+    assert sum(counts) == N
+    assert "High need, low engagement" in legend
+
+    def luminance(colour: str) -> float:
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    yc, xc = classes.SALIENT_CELL
+    salient = classes.BIVARIATE_PALETTE[yc][xc]
+    others = [c for row in classes.BIVARIATE_PALETTE for c in row if c != salient]
+    assert luminance(salient) < min(luminance(c) for c in others)
+    # On the map the salient areas carry the hatch pattern too (a layer that takes no clicks).
+    hatched = re.findall(r'"pattern": "hatch"', html)
+    assert len(hatched) == counts[8]  # bottom row, right: low engagement, high need
+    assert "needmap-hatch" in html
+
+
+def test_hidden_areas_are_striped_and_the_map_fits_beside_its_legend(areas):
+    mask = np.zeros(N, dtype=bool)
+    mask[:3] = True
+    html = _choropleth(areas, suppressed_mask=mask).get_root().render()
+    assert html.count('"pattern": "stripes"') == 3
+    assert "repeating-linear-gradient" in _legend(html)  # the legend swatch is striped too
+    assert "<details" in _legend(html)  # folds on a phone
+    # The map script fits the areas beside the legend, refits when its frame is sized, and
+    # focuses without scrolling the page that holds it.
+    assert "getBoundsZoom" in html and "ResizeObserver" in html
+    assert "preventScroll: true" in html
+
+
+def test_fixed_classes_are_kept_whatever_the_areas_shown(areas):
+    m = _choropleth(areas, class_breaks=classes.NEED_BREAKS, class_labels=classes.NEED_LABELS,
+                    class_colours=classes.NEED_COLOURS, value_column="rate")
+    legend = _legend(m.get_root().render())
+    assert all(label in legend for label in classes.NEED_LABELS)
+    with pytest.raises(InputError, match="one entry per class"):
+        _choropleth(areas, class_breaks=[1, 2], class_labels=["a"], class_colours=["#fff"])

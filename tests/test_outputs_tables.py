@@ -107,3 +107,10 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused(text):
 
 def test_numbers_stay_numbers():
     assert neutralise("-16.6") == "-16.6" and neutralise(-3) == -3 and neutralise("+4") == "+4"
+
+
+def test_flags_csv_writes_whole_children_and_percentiles(demo_snapshot):
+    text = tables.flags_table(demo_snapshot, "lsoa", "engagement").to_csv(index=False)
+    rows = pd.read_csv(__import__("io").StringIO(text), dtype=str)
+    assert not rows["children"].dropna().str.contains(r"\.").any()
+    assert not rows["need_pctile"].dropna().str.contains(r"\.").any()

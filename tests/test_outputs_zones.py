@@ -180,3 +180,26 @@ def test_plan_level_is_recorded_or_read_off_the_areas(demo_snapshot):
     assert plan_level(demo_snapshot, plan([ward])) == "ward"
     with pytest.raises(InputError, match="made from other boundaries"):
         plan_level(demo_snapshot, plan(["E01999999"]))
+
+
+def test_pack_map_prints_numbers_and_marks_at_a_legible_size(demo_snapshot, plans, flags):
+    """Area numbers and school marks printed about 1.5 mm tall on a tall zone: the map was scaled
+    into a height limit. It is now drawn in millimetres, so its numbers print 3.4 mm (10 pt)."""
+    labels = plans["children_need"].labels
+    base = labels.loc[labels["zone"] == 2, "area_code"].iloc[0]  # zone 2's worker's base
+    staff = pd.DataFrame({"zone": range(1, 7), "name": list("ABCDEF"), "fte": 1.0,
+                          "base": [None, base, None, None, None, None]})
+    zone = 2
+    for z in range(1, 7):
+        page = zone_pack_html(demo_snapshot, labels, z, level="lsoa", staff=staff, flags=flags)
+        svg = re.search(r"<svg viewBox='0 0 ([\d.]+) ([\d.]+)' width='([\d.]+)mm' "
+                        r"height='([\d.]+)mm'", page)
+        vw, vh, w, h = (float(g) for g in svg.groups())
+        assert abs(vw - w) < 0.1 and abs(vh - h) < 0.1  # one unit is one millimetre on paper
+        assert w <= 182.1 and h <= 150.1 and max(w, h) > 140  # fills the A4 box
+        size = float(re.search(r"<g class='labels' font-size='([\d.]+)'>", page).group(1))
+        assert size >= 3.0
+        # The worker base is a ring on the map of its zone only; "!" marks off-the-radar areas.
+        assert ("r='3.1'" in page) == (z == zone)
+        strong = zone_flags(flags, labels, z, kinds=("off the radar",))
+        assert page.count("!</text>") == len(strong)

@@ -247,7 +247,7 @@ def test_staff_member_sees_their_zone_only(app, people):
     _shot(page, "signin_staff_my_zone.png")
 
     # The one widget staff have changes the measure mapped, never the zone.
-    page.get_by_test_id("stRadioGroup").get_by_text("Referrals per 1,000 children").click()
+    page.get_by_role("radiogroup", name="Map").get_by_text("Referrals", exact=True).click()
     page.frame_locator(MAP).first.get_by_text("Referrals per 1,000 children").first.wait_for(
         timeout=30_000
     )

@@ -17,14 +17,15 @@ from typing import Any
 import branca.colormap
 import folium
 import streamlit.components.v1 as components
-from streamlit_folium import st_folium
 
 from needmap.errors import InputError
-from needmap.outputs.maps.assets import STATIC_DIR, localize_assets
+from needmap.outputs.maps.assets import STATIC_DIR, localize_assets, zoomable
+from needmap.outputs.maps.builders import highlight_script
 
-#: What a page needs back from a click: the clicked feature (its ``properties`` and ``id``).
+#: What a page needs back from a click: the clicked feature (its ``properties`` and ``id``) and
+#: where it was clicked (so a second click on the same area after picking another one counts).
 #: Panning and zooming change only other keys, so they do not rerun the page.
-CLICK_ONLY = ("last_active_drawing",)
+CLICK_ONLY = ("last_active_drawing", "last_object_clicked")
 
 
 def assets_url_prefix() -> str:
@@ -53,6 +54,9 @@ def offline_folium(
 ) -> dict[str, Any]:
     """Render a map with streamlit-folium, loading Leaflet from the vendored copy.
 
+    The map is rendered as :func:`prepare_map` does (so its header allows zooming on a phone)
+    and drawn by :func:`show_prepared`; it always fills the column's width.
+
     Parameters
     ----------
     m : folium.Map
@@ -62,11 +66,11 @@ def offline_folium(
         Streamlit widget key; keep it stable so a rerun does not remount the map.
     height : int, default 600
         Map height in pixels.
-    returned_objects : iterable of str, default ``("last_active_drawing",)``
+    returned_objects : iterable of str, default :data:`CLICK_ONLY`
         st_folium keys that trigger a rerun. The default reruns on a click on an area only;
         ``result["last_active_drawing"]["properties"]`` then holds the clicked area's code.
     use_container_width : bool, default True
-        Fill the width of the column.
+        Kept for callers of the st_folium signature; the map always fills the column.
 
     Returns
     -------
@@ -79,19 +83,8 @@ def offline_folium(
         If the map holds an element whose scripts are not vendored (streamlit-folium adds d3
         from a CDN for any branca colour map, so those are refused too).
     """
-    if any(isinstance(e, branca.colormap.ColorMap) for e in _walk(m)):
-        raise InputError(
-            "The map holds a branca colour map; streamlit-folium would load d3 from a CDN for it. "
-            "Use the HTML legends of needmap.maps instead."
-        )
-    localize_assets(m, prefix=assets_url_prefix())
-    return st_folium(
-        m,
-        key=key,
-        height=height,
-        returned_objects=list(returned_objects),
-        use_container_width=use_container_width,
-    )
+    return show_prepared(prepare_map(m), key=key, height=height,
+                         returned_objects=returned_objects)
 
 
 def _walk(element: Any) -> Iterable[Any]:
@@ -130,7 +123,7 @@ def prepare_map(m: folium.Map) -> PreparedMap:
     localize_assets(m, prefix=assets_url_prefix())
     m.get_root().render()
     html = sf._get_html(m)
-    header = sf._get_header(m)
+    header = zoomable(sf._get_header(m))
     script = sf._get_map_string(m)
     css: list[str] = []
     js: list[str] = []
@@ -149,8 +142,15 @@ def show_prepared(
     key: str,
     height: int = 600,
     returned_objects: Iterable[str] = CLICK_ONLY,
+    selected: str | None = None,
+    version: int = 0,
 ) -> dict[str, Any]:
-    """Draw a prepared map with streamlit-folium's component; returns what ``st_folium`` does."""
+    """Draw a prepared map with streamlit-folium's component; returns what ``st_folium`` does.
+
+    ``selected`` is the code of an area to mark as selected; changing it or ``version`` marks it
+    again without redrawing the map (streamlit-folium's ``feature_group``). A click marks its
+    area in the map itself, so pass the selection that did not come from a click.
+    """
     import streamlit as st
     import streamlit_folium as sf
 
@@ -165,7 +165,9 @@ def show_prepared(
         script=prepared.script, header=prepared.header, html=prepared.html,
         id=prepared.map_id, key=hash_key, height=height, width=None,
         returned_objects=returned, default={k: None for k in returned}, zoom=None, center=None,
-        feature_group=None, return_on_hover=False, layer_control=None, pixelated=False,
+        feature_group=highlight_script(selected, version), return_on_hover=False,
+        layer_control=None,
+        pixelated=False,
         css_links=list(prepared.css_links), js_links=list(prepared.js_links),
         on_change=_on_change, wrap_longitude=False,
     )

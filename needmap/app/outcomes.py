@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from needmap.app import widgets
 from needmap.errors import NeedmapError
 from needmap.outputs.changes import stored_changes
 from needmap.outputs.followup import cohort_periods, followup_table
@@ -65,8 +66,10 @@ def show_trajectory(tr: Trajectory, key: str) -> None:
     measure = st.radio("Trajectory of", list(MEASURE_LABELS), horizontal=True,
                        format_func=MEASURE_LABELS.get, key=f"trajectory_{key}")
     if tr.lines[tr.lines["measure"] == measure].empty:
-        st.caption("Too few published quarters for a trend: the published quarters only.")
-    st.altair_chart(_chart(tr, measure), width="stretch")
+        # A chart of the published quarters alone adds nothing to the quarter-by-quarter one.
+        st.caption("Too few published quarters (not 0 and not hidden) for a trend line.")
+    else:
+        st.altair_chart(_chart(tr, measure), width="stretch")
     ratio = tr.quarters[(tr.quarters["measure"] == "families_engaged")
                         & tr.quarters["reach_ratio"].notna()]
     if len(ratio):
@@ -112,34 +115,48 @@ def zones_trends_table(snapshot: Snapshot, labels: pd.DataFrame, level: str) -> 
                  column_config=fmt, key=f"zones_trends_{level}")
 
 
+TARGETING_HEADINGS = {
+    "zone": "Zone", "service": "Service", "families": "Families",
+    "share_top_deciles": "Families in most deprived 30%",
+    "children_share_top_deciles": "Children there", "concentration_index": "Concentration index",
+    "ci_lower": "Index: 95% interval from", "ci_upper": "Index: 95% interval to",
+    "targeting": "Targeting", "change_a_year": "Index change a year",
+    "change_lower": "Change: 95% interval from", "change_upper": "Change: 95% interval to",
+    "trend": "Trend",
+}
+TARGETING_KINDS = {"share_top_deciles": "share", "children_share_top_deciles": "share",
+                   "concentration_index": "index", "ci_lower": "index", "ci_upper": "index",
+                   "change_a_year": "index", "change_lower": "index", "change_upper": "index"}
+FOLLOWUP_HEADINGS = {
+    "service": "Service", "cohort": "Engaged in", "families": "Families engaged",
+    "rereferred": "Referred again", "stepped_up": "Stepped up",
+    "rereferred_share": "Share referred again", "stepped_up_share": "Share stepped up",
+    "no_further_referral_share": "Share with no further referral",
+}
+FOLLOWUP_KINDS = {"rereferred_share": "share", "stepped_up_share": "share",
+                  "no_further_referral_share": "share"}
+
+
 def services_panel(snapshot: Snapshot) -> None:
-    """Who each service reaches (sortable) and what followed engagement, in an expander."""
+    """Who each service reaches and what followed engagement, in an expander."""
     with st.expander("Who each service reaches, and what followed engagement"):
         try:
             table = targeting_table(snapshot)
             for sentence in table["sentence"]:
                 if sentence:
                     st.markdown(f"- {sentence}")
-            st.dataframe(
-                table.drop(columns=["sentence", "period"]).astype({"families": str}),
-                hide_index=True, width="stretch", key="services_targeting",
-                column_config={"concentration_index": st.column_config.NumberColumn(
-                    "Concentration index", help="Below 0: families concentrated among the "
-                    "most deprived children (national IDACI deciles). Sort to rank services.",
-                    format="%.3f"),
-                    "share_top_deciles": st.column_config.NumberColumn(
-                        "Families in most deprived 30%", format="percent"),
-                    "children_share_top_deciles": st.column_config.NumberColumn(
-                        "Children there", format="percent")})
+            st.caption("Concentration index below 0: families concentrated among the most "
+                       "deprived children (national IDACI deciles).")
+            widgets.table(table.drop(columns=["sentence", "period"]),
+                          headings=TARGETING_HEADINGS, kinds=TARGETING_KINDS,
+                          key="services_targeting")
             cohorts = cohort_periods(snapshot, "year") or cohort_periods(snapshot, "quarter")
             if cohorts:
                 follow = followup_table(snapshot, "authority", periods=[cohorts[-1]])
                 st.markdown(f"**What followed engagement** for families engaged in "
                             f"{cohorts[-1]} (12 months of follow-up; what followed, not what "
                             "engagement caused)")
-                st.dataframe(follow.drop(columns=[c for c in follow.columns
-                                                  if c.startswith("authority_")]
-                                         + ["area_code", "area_name", "level"]).astype(str),
-                             hide_index=True, width="stretch", key="services_followup")
+                widgets.table(follow[list(FOLLOWUP_HEADINGS)], headings=FOLLOWUP_HEADINGS,
+                              kinds=FOLLOWUP_KINDS, key="services_followup")
         except NeedmapError as exc:
             st.caption(str(exc))

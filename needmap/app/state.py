@@ -55,6 +55,33 @@ def get_snapshot() -> Snapshot:
     return _snapshot(str(path))
 
 
+@st.cache_data(show_spinner=False, max_entries=2)
+def _postcodes(path: str, mtime: float):
+    from needmap.sources.geocode import read_postcodes
+
+    return read_postcodes(get_config().postcodes)
+
+
+def postcodes():
+    """The configured postcode table (to place worker bases), or None; cached per file."""
+    source = get_config().postcodes
+    if source is None:
+        return None
+    path = Path(source.path)
+    return _postcodes(str(path), path.stat().st_mtime if path.exists() else 0.0)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def suggested_plan(snapshot_id: str, level: str):
+    """The plan the config's [zones] defaults make (staff count, workload, seed, tolerance):
+    what My zone shows a lead before any plan is saved. Not saved, and never shown to staff."""
+    from needmap.workload import plan_zones
+
+    zones = get_config().zones
+    return plan_zones(get_snapshot(), level=level, measure=zones.workload, n_zones=zones.staff,
+                      random_state=zones.seed, tolerance=zones.tolerance)
+
+
 #: Above this many LSOAs (a region, England) the Overview opens on wards: a browser draws tens of
 #: thousands of polygons slowly, and the largest authority has under 1,000 LSOAs.
 LSOA_MAP_LIMIT = 2_000

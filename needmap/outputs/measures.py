@@ -31,10 +31,10 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     m.key: m
     for m in (
-        Measure("idaci_pctile", "Need: IDACI percentile (100 = most deprived in England)",
-                "percentile", "PuRd"),
-        Measure("imd_pctile", "Need: IMD percentile (100 = most deprived in England)",
-                "percentile", "PuRd"),
+        Measure("idaci_pctile", "Need: IDACI percentile (100 = most deprived)", "percentile",
+                "PuRd"),
+        Measure("imd_pctile", "Need: IMD percentile (100 = most deprived)", "percentile",
+                "PuRd"),
         Measure("idaci_score", "Children in income-deprived families (IDACI)", "share", "PuRd"),
         Measure("imd_score", "IMD score", "score", "PuRd"),
         Measure("children", "Children", "count", "Blues"),
@@ -47,8 +47,9 @@ MEASURES: dict[str, Measure] = {
         Measure("referrals_self", "Referrals from families and the public", "count", "Oranges",
                 True),
         Measure("referrals_other", "Referrals from other sources", "count", "Oranges", True),
-        Measure("nfa_share", "Referrals with no further action", "share", "Greys", True),
-        Measure("rereferral_share", "Re-referrals within a year", "share", "Greys", True),
+        # Not Greys: the suppressed grey must not be a class colour.
+        Measure("nfa_share", "Referrals with no further action", "share", "Purples", True),
+        Measure("rereferral_share", "Re-referrals within a year", "share", "Purples", True),
         Measure("reach_rate", "Families engaged per 1,000 children a year", "rate", "YlGn", True),
         Measure("families_engaged", "Families engaged", "count", "YlGn", True),
         Measure("priority_families_engaged", "Priority families engaged", "count", "YlGn", True),

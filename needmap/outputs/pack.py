@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from needmap.disclosure import MAX_NOISE
 from needmap.errors import InputError
+from needmap.outputs import flags as flag_words
 from needmap.outputs.attribution import full_attribution
 from needmap.outputs.formats import fmt
 from needmap.outputs.maps.svg import need_legend, zone_svg
@@ -22,6 +23,7 @@ from needmap.outputs.zone_tables import (
     COLUMN_LABELS,
     worker_names,
     zone_areas,
+    zone_bases,
     zone_flags,
     zone_schools,
     zone_summary,
@@ -33,7 +35,7 @@ _ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 #: Shorter headings for the printed area table, so it fits an A4 page.
 PACK_LABELS = COLUMN_LABELS | {
     "map": "#", "children": "Children", "idaci_pctile": "Need (IDACI pctile)",
-    "referral_rate": "per 1,000", "reach_rate": "per 1,000", "flag": "Flag",
+    "referral_rate": "Referrals per 1,000", "reach_rate": "Engaged per 1,000", "flag": "Flag",
 }
 _KINDS = {"children": "count", "idaci_pctile": "percentile", "referrals": "count",
           "families_engaged": "count", "referral_rate": "rate", "reach_rate": "rate",
@@ -69,9 +71,14 @@ def zone_pack_html(
     flags: pd.DataFrame | None = None,
     plan: str | None = None,
     measure_label: str | None = None,
-    bases: list[tuple[float, float]] | None = None,
+    postcodes: pd.DataFrame | None = None,
 ) -> str:
-    """A printable HTML zone pack (no script, no URL) for one zone of a plan."""
+    """A printable HTML zone pack (no script, no URL) for one zone of a plan.
+
+    The map marks the worker's base (from ``staff``; a postcode base needs ``postcodes`` from
+    :func:`needmap.sources.geocode.read_postcodes`), schools, and areas off the radar ("!") or to
+    watch ("?"), as the zone's list does.
+    """
     summary = zone_summary(snapshot, labels, level=level, staff=staff, flags=flags)
     row = summary[summary["zone"] == int(zone)]
     if row.empty:
@@ -82,12 +89,19 @@ def zone_pack_html(
     schools = zone_schools(snapshot, labels, zone, level=level)
     worker = worker_names(staff).get(int(zone))
     title = f"Zone {int(zone)}" + (f": {worker}" if worker else "")
-    flagged = [] if flags is None else zone_flags(flags, labels, zone, kinds=("off the radar",))
+    listed = (zone_flags(flags, labels, zone) if flags is not None
+              else pd.DataFrame(columns=["area_code", "flag"]))
+    strong = listed["flag"].map(flag_words.strongest).astype(bool)
+    bases = zone_bases(snapshot, staff, postcodes=postcodes)
+    bases = bases[bases["zone"] == int(zone)]
     svg = zone_svg(
         snapshot.areas(level), areas["area_code"].astype(str).tolist(), level=level,
         numbers=dict(zip(areas["area_code"], areas["map"], strict=True)),
-        flagged=[] if flags is None else flagged["area_code"].astype(str).tolist(),
-        schools=snapshot.schools, bases=bases or [], zone=int(zone),
+        flagged=listed.loc[strong, "area_code"].astype(str).tolist(),
+        watched=listed.loc[~strong, "area_code"].astype(str).tolist(),
+        schools=snapshot.schools, bases=list(zip(bases["easting"], bases["northing"],
+                                                 strict=True)),
+        zone=int(zone),
     )
     level_word = "LSOAs" if level == "lsoa" else "wards"
     vs = row["vs_target"]
@@ -99,7 +113,7 @@ def zone_pack_html(
         ("Areas", f"{row['n_areas']} {level_word}"),
         ("Children", f"{fmt(row['children'], 'count')} ({snapshot.children_label})"),
         ("Workload", f"{fmt(row['workload'], 'count')} against a target of "
-                     f"{fmt(row['target'], 'count')} ({fmt(vs, 'share') if pd.notna(vs) else '-'})"
+                     f"{fmt(row['target'], 'count')} ({fmt(vs, 'signed_share')})"
                      + (f"; {measure_label}" if measure_label else "")),
         ("Referrals", fmt(row["referrals"], "count")),
         ("Families engaged", fmt(row["families_engaged"], "count")),
@@ -112,8 +126,9 @@ def zone_pack_html(
     flags_html = None
     if flags is not None:
         fz = zone_flags(flags, labels, zone)
-        flags_html = (_table(fz, [c for c in ("area_name", "area_code", "flag", "certainty",
-                                              "reason") if c in fz]) if len(fz) else "")
+        sure = ["certainty"] if flag_words.has_certainty(fz) else []
+        flags_html = (_table(fz, ["area_name", "area_code", "flag", *sure, "reason"])
+                      if len(fz) else "")
     return _ENV.get_template("zone_pack.html.j2").render(
         title=title,
         authority=snapshot.authority_name,

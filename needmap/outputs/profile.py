@@ -11,7 +11,7 @@ import pandas as pd
 from needmap.errors import InputError
 from needmap.outputs import tables
 from needmap.outputs.formats import fmt
-from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES, change_in_need_label
+from needmap.outputs.measures import CHANGE_IN_NEED, MEASURES
 from needmap.snapshot import Snapshot
 
 PROFILE_MEASURES = (
@@ -44,6 +44,7 @@ SHORT_LABELS = {
     "reach_rate": "Families engaged per 1,000 children a year",
 }
 TREND_MEASURES = {"referral_rate": "Referrals", "reach_rate": "Families engaged"}
+TREND_COUNTS = ("referrals", "families_engaged")
 
 
 @dataclass
@@ -57,6 +58,19 @@ class AreaProfile:
     figures: pd.DataFrame  # measure, area, authority, England (formatted text)
     trend: pd.DataFrame  # quarter, series, rate (hidden quarters left out: gaps)
     schools: pd.DataFrame  # name, phase, urn
+    #: What ``schools`` covers, in words: "in this area", or "in its ward, X" when an LSOA has
+    #: no school of its own (most have none), so the panel never shows an empty list.
+    schools_where: str = "in this area"
+    #: Each quarter's counts as published (``c`` where hidden): ``quarter, referrals,
+    #: families_engaged``; what the panel shows instead of a line that would be flat at 0.
+    quarters: pd.DataFrame | None = None
+
+    @property
+    def trend_drawable(self) -> bool:
+        """A trend line says something: some series has two shown quarters, not all zero."""
+        t = self.trend
+        return bool(len(t)) and any(
+            len(g) >= 2 and (g["rate"] > 0).any() for _, g in t.groupby("series"))
 
 
 def area_profile(snapshot: Snapshot, level: str, code: str, *,
@@ -86,20 +100,29 @@ def area_profile(snapshot: Snapshot, level: str, code: str, *,
     ward_code = row["ward_code"] if level == "lsoa" else row["ward_code"]
     for m in CHANGE_IN_NEED:
         if m in wards.columns and ward_code in wards.index:
-            label = change_in_need_label(m, snapshot.previous_vintage, snapshot.vintage)
+            index = CHANGE_IN_NEED[m].label.removeprefix("Change in ").split()[0]
             rows.append({
-                "Measure": label + (" (its ward)" if level == "lsoa" else ""),
+                "Measure": f"Change in {index} percentile, {snapshot.previous_vintage or 'before'}"
+                           f" to {snapshot.vintage}" + (" (its ward)" if level == "lsoa" else "")
+                           + ": + = more deprived now",
                 "This area": fmt(wards.at[ward_code, m], "change"),
                 snapshot.authority_name: "", "England": "",
             })
+    ward_name = str(row["ward_name"]) if level == "lsoa" and "ward_name" in row else None
+    schools, where = area_schools(snapshot, level, [code]), "in this area"
+    if schools.empty and level == "lsoa" and ward_name:
+        schools = area_schools(snapshot, "ward", [str(row["ward_code"])])
+        where = f"in its ward, {ward_name} (none inside this LSOA)"
     return AreaProfile(
         code=code,
         name=str(row[f"{level}_name"]),
         level=level,
-        ward_name=str(row["ward_name"]) if level == "lsoa" and "ward_name" in row else None,
+        ward_name=ward_name,
         figures=pd.DataFrame(rows),
         trend=trend(snapshot, level, code),
-        schools=area_schools(snapshot, level, [code]),
+        schools=schools,
+        schools_where=where,
+        quarters=quarter_counts(snapshot, level, code),
     )
 
 
@@ -112,6 +135,16 @@ def trend(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
         parts.append(pd.DataFrame({"quarter": q["quarter"][keep], "series": label,
                                    "rate": q[col][keep]}))
     return pd.concat(parts, ignore_index=True)
+
+
+def quarter_counts(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
+    """One area's published quarterly counts as text: a number, or ``c`` where hidden."""
+    q = tables.quarterly_table(snapshot, level, code)
+    out = pd.DataFrame({"quarter": q["quarter"]})
+    for col in TREND_COUNTS:
+        out[col] = [fmt(v, "count", hidden=bool(h))
+                    for v, h in zip(q[col], q[f"hidden_{col}"], strict=True)]
+    return out
 
 
 def area_schools(snapshot: Snapshot, level: str, codes: list[str]) -> pd.DataFrame:

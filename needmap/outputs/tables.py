@@ -311,7 +311,9 @@ def flags_table(snapshot: Snapshot, level: str, kind: str = "engagement") -> pd.
         raise InputError(f"kind must be 'engagement' or 'referrals', got {kind!r}.")
     flags = snapshot.flags(level, kind)
     out = flags[[c for c in FLAG_COLUMNS if c in flags.columns]].copy()
-    out["need_pctile"] = out["need_pctile"].round(0)
+    for col in ("need_pctile", "children"):
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col]).round(0).astype("Int64")
     hidden = out["observed"].isna() & out["expected"].notna()
     for col in ("observed", "ratio"):
         out[col] = out[col].astype(object).where(~hidden, SUPPRESSED)

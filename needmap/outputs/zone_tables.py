@@ -10,6 +10,7 @@ table. Nothing here reads a true count.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import folium
@@ -19,44 +20,42 @@ import pandas as pd
 
 from needmap.disclosure import SUPPRESSED
 from needmap.errors import InputError
+from needmap.outputs import flags as flag_words
 from needmap.outputs import tables
 from needmap.outputs.attribution import map_attribution
-from needmap.outputs.maps.builders import categorical
+from needmap.outputs.formats import HEADINGS
+from needmap.outputs.maps.builders import Mark, categorical
+from needmap.outputs.maps.geometry import display_points
 from needmap.outputs.profile import area_schools
 from needmap.snapshot import Snapshot
-from needmap.workload import WORKLOAD_MEASURES, workload
+from needmap.sources.geocode import normalise_postcode
+from needmap.workload import WORKLOAD_LABELS, WORKLOAD_MEASURES, workload
 
 __all__ = [
     "COLUMN_LABELS",
     "FLAGGED",
     "ZONE_COLOURS",
+    "balance_note",
     "plan_level",
     "plan_table",
+    "plans_table",
     "zone_areas",
+    "zone_bases",
     "zone_flags",
     "zone_map",
+    "zone_marks",
     "zone_schools",
     "zone_summary",
 ]
 
-#: Flags that put an area on a worker's list.
+#: Flags that put an area on a worker's list today (any class the radar adds that is a
+#: shortfall goes on it too: see needmap.outputs.flags.listed).
 FLAGGED = ("off the radar", "watch")
 #: Distinct colours for zones 1..10 (Tableau 10), repeated beyond.
 ZONE_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2",
                 "#ff9da7", "#9c755f", "#bab0ac")
-#: Column -> heading, for every table this module returns.
-COLUMN_LABELS = {
-    "zone": "Zone", "worker": "Worker", "fte": "FTE", "n_areas": "Areas",
-    "workload": "Workload", "target": "Target", "vs_target": "Against target",
-    "children": "Children", "referrals": "Referrals", "families_engaged": "Families engaged",
-    "reach_rate": "Families engaged per 1,000 children a year", "off_radar": "Off the radar",
-    "watch": "To watch",
-    "area_code": "Code", "area_name": "Area", "ward_name": "Ward",
-    "idaci_pctile": "Need: IDACI percentile",
-    "referral_rate": "Referrals per 1,000 children a year",
-    "flag": "Flag", "reason": "Why", "certainty": "How sure", "urn": "URN", "name": "School",
-    "phase": "Phase",
-}
+#: Column -> heading, for every table this module returns (the app-wide headings).
+COLUMN_LABELS = HEADINGS
 
 
 def _check_level(snapshot: Snapshot, labels: pd.DataFrame, level: str) -> None:
@@ -145,9 +144,14 @@ def zone_summary(
             zones, fill_value=0)
         out[c] = _hide_small(summed, threshold)
     if flags is not None:
+        # The same rule as the zone's list (zone_flags): the strongest class is "off the
+        # radar", every other listed class is "to watch", whatever the radar calls them.
         flag = flags.set_index(flags["area_code"].astype(str))["flag"].reindex(codes)
-        for col, name in (("off_radar", "off the radar"), ("watch", "watch")):
-            out[col] = (flag == name).groupby(zone.to_numpy()).sum().reindex(
+        flag = flag.fillna("").astype(str)
+        strong = flag.map(flag_words.strongest)
+        watch = flag.map(flag_words.listed) & ~strong
+        for col, hit in (("off_radar", strong), ("watch", watch)):
+            out[col] = hit.groupby(zone.to_numpy()).sum().reindex(
                 zones, fill_value=0).astype(int)
     return out.reset_index()
 
@@ -214,13 +218,20 @@ def plan_table(snapshot: Snapshot, labels: pd.DataFrame, *, level: str,
 
 
 def zone_flags(
-    flags: pd.DataFrame, labels: pd.DataFrame, zone: int, *, kinds: Sequence[str] = FLAGGED
+    flags: pd.DataFrame, labels: pd.DataFrame, zone: int, *,
+    kinds: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Flagged areas of one zone: ``area_code, area_name, flag, certainty, reason``."""
+    """Flagged areas of one zone: ``area_code, area_name, flag, certainty, reason``.
+
+    By default every listed class (:func:`needmap.outputs.flags.listed`), strongest first: the
+    list a worker reads, and what :func:`zone_summary` counts.
+    """
     _check_zone(labels, zone)
     codes = set(labels.loc[pd.to_numeric(labels["zone"]) == int(zone), "area_code"].astype(str))
-    rows = flags[flags["area_code"].astype(str).isin(codes) & flags["flag"].isin(kinds)]
-    order = {k: i for i, k in enumerate(kinds)}
+    names = flags["flag"].fillna("").astype(str)
+    wanted = names.isin(kinds) if kinds is not None else names.map(flag_words.listed)
+    rows = flags[flags["area_code"].astype(str).isin(codes) & wanted.to_numpy()]
+    order = {k: i for i, k in enumerate(flag_words.present(rows["flag"]))}
     rows = rows.assign(_o=rows["flag"].map(order)).sort_values(["_o", "area_name"])
     cols = [c for c in ("area_code", "area_name", "flag", "certainty", "reason") if c in rows]
     return rows[cols].reset_index(drop=True)
@@ -248,6 +259,98 @@ def zone_name(zone: int, workers: dict[int, str]) -> str:
     return f"Zone {zone}: {workers[zone]}" if zone in workers else f"Zone {zone}"
 
 
+_CODE = re.compile(r"^[EWSN]\d{8}$")
+_POINT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def zone_bases(snapshot: Snapshot, staff: pd.DataFrame | None, *,
+               postcodes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Where each worker's base is: ``zone, name, easting, northing`` (EPSG:27700).
+
+    A base is an area code (its area's representative point), ``easting,northing``, or a
+    postcode (placed with ``postcodes`` from :func:`needmap.sources.geocode.read_postcodes`); a
+    base that cannot be placed is left out: the map is a picture, the plan was checked when made.
+    """
+    columns = ["zone", "name", "easting", "northing"]
+    if staff is None or "base" not in staff:
+        return pd.DataFrame(columns=columns)
+    if "zone" not in staff:  # a roster: row i is the worker of zone i + 1
+        staff = staff.assign(zone=range(1, len(staff) + 1))
+    points = {}
+    for level in ("lsoa", "ward"):
+        a = snapshot.areas(level)
+        p = a.geometry.representative_point()
+        points.update(zip(a[f"{level}_code"].astype(str), zip(p.x, p.y, strict=True),
+                          strict=True))
+    rows = []
+    for r in staff.itertuples(index=False):
+        base = "" if r.base is None or pd.isna(r.base) else str(r.base).strip()
+        where = None
+        if _CODE.match(base.upper()):
+            where = points.get(base.upper())
+        elif (m := _POINT.match(base)):
+            where = (float(m.group(1)), float(m.group(2)))
+        elif base and postcodes is not None:
+            key = normalise_postcode(pd.Series([base])).iloc[0]
+            if key in postcodes.index:
+                hit = postcodes.loc[key]
+                where = (float(hit["easting"]), float(hit["northing"]))
+        if where is not None:
+            rows.append({"zone": int(r.zone), "name": str(r.name), "easting": where[0],
+                         "northing": where[1]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def zone_marks(
+    snapshot: Snapshot,
+    labels: pd.DataFrame,
+    *,
+    level: str,
+    display: gpd.GeoDataFrame,
+    flags: pd.DataFrame | None = None,
+    bases: pd.DataFrame | None = None,
+    zone: int | None = None,
+    numbers: bool = False,
+) -> tuple[list[Mark], list[tuple[str, str, str]]]:
+    """Marks for a zone map and the legend lines that explain them.
+
+    ``!`` on areas off the radar and ``?`` on areas to watch (the zone's list), a dark circle
+    with the zone number on each worker's base, and with ``numbers`` each zone's number at its
+    middle. ``zone`` keeps one zone's marks only (My zone).
+    """
+    code = f"{level}_code"
+    zone_of = labels.set_index(labels["area_code"].astype(str))["zone"].astype(int)
+    keep = set(zone_of.index if zone is None else zone_of.index[zone_of == int(zone)])
+    shapes = display[display[code].astype(str).isin(keep)]
+    spot = dict(zip(shapes[code].astype(str), shapes.geometry.representative_point(),
+                    strict=True))
+    marks: list[Mark] = []
+    legend: list[tuple[str, str, str]] = []
+    if numbers:
+        for z, part in shapes.groupby(shapes[code].astype(str).map(zone_of)):
+            p = part.geometry.union_all().representative_point()
+            marks.append(Mark(p.y, p.x, str(z), "zone", f"Zone {z}"))
+        legend.append(("zone", "3", "zone number"))
+    if flags is not None:
+        names = dict(zip(flags["area_code"].astype(str), flags["flag"].fillna("").astype(str),
+                         strict=True))
+        strong = [c for c in spot if flag_words.strongest(names.get(c, ""))]
+        watch = [c for c in spot if flag_words.listed(names.get(c, "")) and c not in strong]
+        for codes, text, word in ((strong, "!", "off the radar"), (watch, "?", "to watch")):
+            for c in codes:
+                marks.append(Mark(spot[c].y, spot[c].x, text, "flag", f"{names[c]}: {c}"))
+            if codes:
+                legend.append(("flag", text, word))
+    if bases is not None and len(bases):
+        mine = bases if zone is None else bases[bases["zone"] == int(zone)]
+        points = display_points(list(zip(mine["easting"], mine["northing"], strict=True)))
+        for (lat, lon), r in zip(points, mine.itertuples(index=False), strict=True):
+            marks.append(Mark(lat, lon, str(r.zone), "base", f"Base of {r.name}"))
+        if len(mine):
+            legend.append(("base", "1", "worker base (zone number)"))
+    return marks, legend
+
+
 def zone_map(
     snapshot: Snapshot,
     labels: pd.DataFrame,
@@ -259,8 +362,11 @@ def zone_map(
     outline=None,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
+    flags: pd.DataFrame | None = None,
+    bases: pd.DataFrame | None = None,
 ) -> folium.Map:
-    """A folium map with each zone in its own colour; the legend names zones and workers."""
+    """A folium map with each zone in its own colour and number; the legend names zones and
+    workers. Bases (from :func:`zone_bases`) and flagged areas are marked when given."""
     code, name = f"{level}_code", f"{level}_name"
     zone_of = labels.set_index(labels["area_code"].astype(str))["zone"]
     frame = display[display[code].astype(str).isin(zone_of.index)].copy()
@@ -270,8 +376,37 @@ def zone_map(
     lock_set = {str(c) for c in locked}
     frame["Locked"] = ["yes" if c in lock_set else "no" for c in frame[code].astype(str)]
     colours = {zone_name(z, workers): zone_colour(z) for z in sorted(set(zones))}
+    marks, mark_legend = zone_marks(snapshot, labels, level=level, display=display, flags=flags,
+                                    bases=bases, numbers=True)
     return categorical(
         frame, code_column=code, name_column=name, category_column="zone_name",
         colours=colours, title="Zone", attribution=map_attribution(snapshot), outline=outline,
         tiles=tiles, tiles_attribution=tiles_attribution, extra_tooltip_columns=["Locked"],
+        marks=marks, mark_legend=mark_legend,
     )
+
+
+def balance_note(summary: pd.DataFrame, tolerance: float) -> str | None:
+    """Every zone outside the balance tolerance, in words, or None when all are within it."""
+    vs = pd.to_numeric(summary["vs_target"], errors="coerce")
+    outside = summary[vs.abs() > tolerance + 1e-9]
+    if outside.empty:
+        return None
+    which = ", ".join(f"zone {int(r.zone)} ({r.vs_target:+.0%})".replace("-", "−")
+                      for r in outside.itertuples(index=False))
+    return (f"{len(outside)} of {len(summary)} zones are outside ±{tolerance:.0%} of their "
+            f"target workload: {which}. Try another seed or a larger tolerance, zone LSOAs "
+            "rather than wards, or lock fewer areas.")
+
+
+def plans_table(history: pd.DataFrame) -> pd.DataFrame:
+    """Saved plans as people read them, newest first, in plain words."""
+    out = history.iloc[::-1].copy()
+    out["created_at"] = out["created_at"].astype(str).str.replace("T", " ").str[:16]
+    out["level"] = out["level"].map({"lsoa": "LSOAs", "ward": "Wards"}).fillna("")
+    out["measure"] = out["measure"].map(WORKLOAD_LABELS).fillna("").str.split(
+        " (", regex=False).str[0]
+    out["restored_from"] = out["restored_from"].astype(object).where(
+        out["restored_from"].notna(), "")
+    return out[["plan_id", "created_at", "author", "n_zones", "n_areas", "level", "measure",
+                "restored_from", "note", "snapshot_id"]].reset_index(drop=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from needmap.app import state
+from needmap.app import state, widgets
 from needmap.errors import NeedmapError
 from needmap.outputs.attribution import SOURCES, full_attribution
+from needmap.outputs.formats import plain_role
 from needmap.refresh import MAX_CHECK_BYTES, check_records_file
 from needmap.snapshot import list_snapshots
 
@@ -25,32 +26,37 @@ st.subheader("Snapshots")
 history = pd.DataFrame(list_snapshots(config.snapshots_folder))
 if len(history):
     shown = pd.DataFrame({
-        "Snapshot": history["snapshot_id"],
-        "Made (UTC)": history["created_at"].astype(str).str.replace("T", " ").str[:16],
-        "Period from": history["period_start"],
-        "Period to": history["period_end"],
-        "Wards": history["n_wards"],
-        "LSOAs": history["n_lsoas"],
-        "Deprivation": history.get("deprivation_vintage", pd.Series("", index=history.index)),
-        "needmap version": history["needmap_version"],
-        "Current": (history["snapshot_id"] == snap.id).map({True: "yes", False: ""}),
+        "snapshot_id": history["snapshot_id"],
+        "made": history["created_at"].astype(str).str.replace("T", " ").str[:16],
+        "start": history["period_start"], "end": history["period_end"],
+        "n_wards": history["n_wards"], "n_lsoas": history["n_lsoas"],
+        "vintage": history.get("deprivation_vintage", pd.Series("", index=history.index)),
+        "version": history["needmap_version"],
+        "current": (history["snapshot_id"] == snap.id).map({True: "yes", False: ""}),
     })
-    st.dataframe(shown.iloc[::-1], hide_index=True, width="stretch")
+    widgets.table(shown.iloc[::-1], key="data_snapshots", headings={
+        "made": "Made (UTC)", "start": "Period from", "end": "Period to", "n_wards": "Wards",
+        "n_lsoas": "LSOAs", "vintage": "Deprivation", "version": "needmap version",
+        "current": "Current"})
 st.caption("Refresh from the command line: `needmap refresh --config needmap.toml`. Earlier "
            "snapshots are kept.")
 
 if access.can("data_quality_detail"):
     st.subheader("Data quality of the current snapshot")
-    rows = []
-    for r in m.get("records", []):
-        rows.append({
-            "File": r["path"], "Kind": r["kind"], "Rows read": f"{r['rows_read']:,}",
-            "Used": f"{r['rows_used']:,}", "Rejected": f"{sum(r['rejects'].values()):,}",
-            "Reasons": ", ".join(f"{k}: {v:,}" for k, v in r["rejects"].items()),
-            "Located by": ", ".join(f"{k.replace('_', ' ')}: {v:,}"
-                                   for k, v in r["located_by"].items()),
-        })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    rows = [{
+        "file": r["path"], "kind": r["kind"].capitalize(), "rows_read": r["rows_read"],
+        "used": r["rows_used"], "rejected": sum(r["rejects"].values()),
+        "reasons": ", ".join(f"{k}: {v:,}" for k, v in r["rejects"].items()),
+        "located": ", ".join(f"{k.replace('_', ' ')}: {v:,}" for k, v in r["located_by"].items()),
+    } for r in m.get("records", [])]
+    if rows:
+        widgets.table(
+            pd.DataFrame(rows), key="data_quality", wrap_lines=3,
+            widths={"file": "medium", "reasons": "large", "located": "medium"},
+            headings={"file": "File", "kind": "Kind", "rows_read": "Rows read", "used": "Used",
+                      "rejected": "Rejected", "reasons": "Reasons rejected",
+                      "located": "Located by"},
+            kinds={"rows_read": "count", "used": "count", "rejected": "count"})
     st.caption("Rejected rows stay in a local file beside the snapshots and are never shown here.")
     for w in m.get("warnings", []):
         st.warning(w)
@@ -61,7 +67,8 @@ if access.can("check_records"):
         "Try an export before a refresh: it goes through the same checks as `needmap refresh` and "
         "you see only the counts. The file is deleted straight after and no row is shown or kept."
     )
-    kind = st.radio("Kind", ["referrals", "engagement"], horizontal=True, key="check_kind")
+    kind = st.radio("Kind", ["referrals", "engagement"], horizontal=True, key="check_kind",
+                    format_func=str.capitalize)
     upload = st.file_uploader(f"CSV or Excel export (up to {MAX_CHECK_BYTES // 2**20} MB)",
                               type=["csv", "xlsx", "xls", "txt"], key="check_upload")
     if upload is not None:
@@ -76,9 +83,10 @@ if access.can("check_records"):
         else:
             st.success(f"{quality.rows_read:,} rows read, {quality.rows_used:,} usable, "
                        f"{sum(quality.rejects.values()):,} would be rejected.")
-            st.dataframe(pd.DataFrame({"Reason": list(quality.rejects),
-                                       "Rows": [f"{v:,}" for v in quality.rejects.values()]}),
-                         hide_index=True)
+            widgets.table(pd.DataFrame({"reason": list(quality.rejects),
+                                        "rows": list(quality.rejects.values())}),
+                          headings={"reason": "Reason rejected", "rows": "Rows"},
+                          key="data_check")
 
 st.subheader("Sources")
 boundaries = m.get("boundaries") or {}
@@ -101,9 +109,10 @@ st.markdown("\n".join(lines))
 st.markdown(f"**Attribution.** {full_attribution(snap)}")
 inputs = pd.DataFrame(m.get("inputs", []))
 if len(inputs):
-    st.dataframe(pd.DataFrame({"Role": inputs["role"], "File": inputs["path"],
-                               "SHA-256": inputs["sha256"].str[:16] + "…"}),
-                 hide_index=True, width="stretch")
+    widgets.table(pd.DataFrame({"role": inputs["role"].map(plain_role), "file": inputs["path"],
+                                "sha": inputs["sha256"].str[:16] + "…"}),
+                  headings={"role": "Input", "file": "File", "sha": "SHA-256 (start)"},
+                  key="data_inputs")
 st.caption("Definitions of every figure: docs/indicators.md. How published figures are "
            "protected: SECURITY.md.")
 
@@ -111,5 +120,6 @@ if not access.demo and access.role in ("lead", "analyst"):
     st.subheader("Audit log")
     st.caption("Sign-ins, refusals, exports, file checks and plan saves (newest first).")
     log = state.access_store().audit()
-    st.dataframe(log.rename(columns={"at": "When (UTC)", "user": "Who", "event": "What",
-                                     "detail": "Detail"}), hide_index=True, width="stretch")
+    widgets.table(log.assign(event=log["event"].astype(str).str.replace("_", " ")),
+                  headings={"at": "When (UTC)", "user": "Who", "event": "What",
+                            "detail": "Detail"}, key="data_audit")

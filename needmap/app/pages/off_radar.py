@@ -1,17 +1,19 @@
-"""Off the radar: areas where need is high but engagement (or referrals) is far below expected."""
+"""Off the radar: areas whose engagement (or referrals) is far from what their need predicts."""
 
 from __future__ import annotations
 
 import altair as alt
 import streamlit as st
 
-from needmap.app import outcomes, state
-from needmap.app.offline import offline_folium
+from needmap.app import outcomes, state, widgets
+from needmap.app.offline import show_prepared
 from needmap.errors import NeedmapError
+from needmap.outputs import flags as flag_words
 from needmap.outputs.files import csv_text
-from needmap.outputs.maps.layers import FLAG_COLOURS, flag_map, need_engagement_map
+from needmap.outputs.maps.layers import flag_map, need_engagement_map
 from needmap.outputs.tables import flags_table
-from needmap.radar import funnel_data
+
+MAP_HEIGHT = 520
 
 access = state.require("off_radar")
 snap = state.get_snapshot()
@@ -26,73 +28,78 @@ measure = c2.radio(
     format_func={"engagement": "Engagement (off the radar)",
                  "referrals": "Referrals (hidden need / front-door pressure)"}.get,
 )
-if measure == "engagement":
-    st.markdown(
-        "Areas where need is high but far fewer families are engaged than their need predicts. "
-        "Expected engagement comes from the whole authority's engagement at each level of need; "
-        "an area is flagged only when the gap is beyond what chance explains (funnel limits, "
-        "allowing for the usual spread between areas). **Flags support professional judgement: "
-        "they describe areas, never families.**"
-    )
-else:
-    st.markdown(
-        "Areas with far fewer referrals than their need predicts (**hidden need**), or far more "
-        "(**front-door pressure**). **Flags support professional judgement: they describe "
-        "areas, never families.**"
-    )
 try:
     table = flags_table(snap, level, measure)
 except NeedmapError as exc:
     state.show_error(exc)
     st.stop()
 
-counts = table["flag"].value_counts()
-st.caption(" · ".join(f"{k}: {v}" for k, v in counts.items()))
+counts = table["flag"].value_counts().to_dict()
+what = ("engagement (families engaged) is" if measure == "engagement"
+        else "number of referrals is")
+st.markdown(
+    f"Each area's {what} compared with what its need predicts: the whole authority's rate "
+    "at each level of need, applied to the area's children. A gap counts only when it is "
+    "beyond what chance explains (funnel limits, allowing for the usual spread between areas). "
+    "**Flags support professional judgement: they describe areas, never families.**"
+)
+st.markdown("\n".join(flag_words.legend_lines(snap, measure, counts)))
+
 tab_table, tab_funnel, tab_map, tab_bivariate = st.tabs(
     ["Ranked areas", "Funnel plot", "Flag map", "Need x engagement"], key="radar_tab",
     on_change="rerun",
 )
 with tab_table:
-    shown = table[["area_name", "area_code", "flag", "reason", "expected", "observed", "ratio"]]
-    st.dataframe(shown.astype({"observed": str, "ratio": str}), hide_index=True,
-                 width="stretch",
-                 column_config={"area_name": "Area", "area_code": "Code", "flag": "Flag",
-                                "reason": st.column_config.TextColumn("Why", width="large"),
-                                "expected": st.column_config.NumberColumn("Expected",
-                                                                          format="%.1f"),
-                                "observed": "Observed", "ratio": "Observed / expected"})
+    columns = ["area_name", "area_code", "flag",
+               *(["certainty"] if flag_words.has_certainty(table) else []),
+               "reason", "expected", "observed", "ratio"]
+    widgets.table(table[columns], widths={"reason": 380}, wrap_lines=4, height=560,
+                  key=f"flags_table_{level}_{measure}")
     state.download("Download flags (CSV)", lambda: csv_text(table),
                    file_name=f"flags_{level}_{measure}.csv", mime="text/csv",
                    key=f"flags_download_{level}_{measure}")
 with tab_funnel:
-    pts, curves = funnel_data(snap.flags(level, measure))
+    strong, weak = flag_words.limit_levels(snap)
+    pts, curves = flag_words.funnel_data(snap.flags(level, measure), strong=strong, weak=weak)
+    shown = flag_words.colours(pts["flag"])
     base = alt.Chart(curves).mark_line(strokeDash=[4, 3]).encode(
         x=alt.X("expected:Q", title="Expected (from need)"),
         y=alt.Y("limit:Q", title="Observed / expected"),
-        color=alt.Color("line:N", scale=alt.Scale(range=["#999999", "#333333"]), title="Limit"),
+        color=alt.Color("line:N", scale=alt.Scale(range=["#767676", "#222222"]),
+                        title="Funnel limit"),
         detail="side:N",
     )
-    present = [f for f in FLAG_COLOURS if f in set(pts["flag"])]
-    dots = alt.Chart(pts).mark_circle(size=60, stroke="#333", strokeWidth=0.5).encode(
+    dots = alt.Chart(pts).mark_point(size=70, filled=True, stroke="#222", strokeWidth=0.6,
+                                     opacity=0.9).encode(
         x="expected:Q", y="ratio:Q",
-        fill=alt.Color("flag:N", scale=alt.Scale(domain=present,
-                                                 range=[FLAG_COLOURS[f] for f in present]),
-                       title="Flag"),
-        tooltip=["area_name", "area_code", "flag",
-                 alt.Tooltip("expected:Q", format=".1f"), alt.Tooltip("ratio:Q", format=".2f")],
+        fill=alt.Fill("flag:N", title="Flag",
+                      scale=alt.Scale(domain=list(shown), range=list(shown.values()))),
+        shape=alt.Shape("flag:N", title="Flag", scale=alt.Scale(domain=list(shown))),
+        tooltip=[alt.Tooltip("area_name", title="Area"), alt.Tooltip("area_code", title="Code"),
+                 alt.Tooltip("flag", title="Flag"),
+                 alt.Tooltip("expected:Q", title="Expected", format=",.1f"),
+                 alt.Tooltip("ratio:Q", title="Observed / expected", format=".2f")],
     )
     st.altair_chart(base + dots, width="stretch")
-    st.caption("Each dot is an area; areas whose count is hidden are not plotted. Outside the "
-               "dashed lines the gap is beyond chance at that level.")
-layer = state.display_layer(snap.id, level)
-outline = state.outline_layer(snap.id)
-common = dict(level=level, display=layer, outline=outline, tiles=config.maps.tile_url,
+    st.caption("Each dot is an area, its shape and colour its flag; areas whose count is hidden "
+               f"are not plotted. Outside the dashed lines ({weak} and {strong}) the gap is "
+               "beyond chance at that level.")
+common = dict(level=level, display=state.display_layer(snap.id, level),
+              outline=state.outline_layer(snap.id), tiles=config.maps.tile_url,
               tiles_attribution=config.maps.tile_attribution)
+# Only the open tab's map is built and drawn: a map made in a hidden tab has no size.
 with tab_map:
     if tab_map.open:
-        offline_folium(flag_map(snap, kind=measure, **common),
-                       key=f"radar-map-{level}-{measure}", height=520)
+        st.caption("The strongest flag is hatched and \"watch\" dotted; hover or tap an area "
+                   "for its name and flag, or read the ranked list.")
+        prepared = state.prepared_map((snap.id, "radar-flags", level, measure),
+                                      lambda: flag_map(snap, kind=measure, **common))
+        show_prepared(prepared, key=f"radar-map-{level}-{measure}", height=MAP_HEIGHT)
 with tab_bivariate:
     if tab_bivariate.open:
-        offline_folium(need_engagement_map(snap, **common), key=f"radar-bivariate-{level}",
-                       height=520)
+        st.caption("Need across, engagement up, each cut into thirds. Dark red, hatched: high "
+                   "need with low engagement; red: engagement below need; blue: above it; "
+                   "purple: in step.")
+        prepared = state.prepared_map((snap.id, "overview-bivariate", level),
+                                      lambda: need_engagement_map(snap, **common))
+        show_prepared(prepared, key=f"radar-bivariate-{level}", height=MAP_HEIGHT)

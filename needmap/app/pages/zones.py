@@ -7,11 +7,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from needmap.app import outcomes, state
+from needmap.app import outcomes, state, widgets
 from needmap.app.offline import offline_folium
 from needmap.errors import NeedmapError
 from needmap.outputs.files import csv_text
-from needmap.outputs.zone_tables import COLUMN_LABELS, plan_table, zone_map, zone_summary
+from needmap.outputs.zone_tables import (
+    balance_note,
+    plan_table,
+    plans_table,
+    zone_bases,
+    zone_map,
+    zone_summary,
+)
 from needmap.plans import PlanStore
 from needmap.sources.geocode import read_postcodes
 from needmap.sources.roster import read_roster
@@ -19,12 +26,7 @@ from needmap.workload import EXAMPLE_ROSTER, WORKLOAD_LABELS, WORKLOAD_MEASURES,
 
 SOURCES = {"count": "Staff count", "example": "Example roster (fictional)",
            "file": "Roster file (CSV)"}
-TABLE_FORMAT = {
-    COLUMN_LABELS["vs_target"]: st.column_config.NumberColumn(format="percent"),
-    COLUMN_LABELS["workload"]: st.column_config.NumberColumn(format="%.0f"),
-    COLUMN_LABELS["target"]: st.column_config.NumberColumn(format="%.0f"),
-    COLUMN_LABELS["fte"]: st.column_config.NumberColumn(format="%.1f"),
-}
+MAP_HEIGHT = 520
 
 access = state.require("zones")
 snap = state.get_snapshot()
@@ -33,9 +35,9 @@ state.header(snap)
 st.title("Zones")
 st.markdown(
     "Share the authority into **one zone per worker**: each zone is one connected piece, carries "
-    "a workload within ±5% of its target (the total shared in proportion to FTE), and contains "
-    "its worker's base when the roster gives one. Lock areas to a zone and rebuild; save a plan "
-    "to make it the one **My zone** shows."
+    "a workload within the balance tolerance of its target (the total shared in proportion to "
+    "FTE), and contains its worker's base when the roster gives one. Lock areas to a zone and "
+    "rebuild; save a plan to make it the one **My zone** shows."
 )
 with st.expander("How workload is counted"):
     st.markdown(
@@ -51,10 +53,16 @@ with st.form("zones_form"):
                      key="zones_level")
     measure = c2.selectbox("Workload", list(WORKLOAD_LABELS), format_func=WORKLOAD_LABELS.get,
                            key="zones_measure")
-    seed = int(c3.number_input("Seed", 0, 1_000_000, config.zones.seed, key="zones_seed"))
+    seed = int(c3.number_input("Seed", 0, 1_000_000, config.zones.seed, key="zones_seed",
+                               help="Another seed gives another plan from the same inputs."))
     c4, c5, c6 = st.columns([1, 1, 2])
     source = c4.radio("Staff from", list(SOURCES), format_func=SOURCES.get, key="zones_source")
     n_staff = int(c5.number_input("Staff count", 1, 40, config.zones.staff, key="zones_staff"))
+    tolerance = c5.number_input(
+        "Balance tolerance (± %)", 1, 25, int(round(config.zones.tolerance * 100)),
+        key="zones_tolerance",
+        help="How far a zone's workload may be from its target. Wider is easier to meet.",
+    ) / 100
     upload = c6.file_uploader("Roster CSV: name, fte (0-1), optional base (postcode, area code "
                               "or easting,northing)", type=["csv"], key="zones_upload")
     if st.form_submit_button("Build zones", type="primary"):
@@ -86,27 +94,32 @@ else:
         plan = plan_zones(
             snap, level=level, measure=measure, random_state=seed, locks=locks,
             n_zones=None if roster is not None else n_staff, roster=roster,
-            postcodes=postcodes, tolerance=config.zones.tolerance,
+            postcodes=postcodes, tolerance=tolerance,
         )
     except NeedmapError as exc:
         state.show_error(exc)
 
 if plan is not None:
-    for message in plan.warnings:
-        st.warning(message)
     summary = zone_summary(snap, plan.labels, level=level, staff=plan.staff, flags=flags)
+    # The builder's balance warning names its worst zone in its own terms; the page names
+    # every zone outside the tolerance and the controls that can help.
+    for message in plan.warnings:
+        if "tolerance of their target workload" not in message:
+            st.warning(message)
+    note = balance_note(summary, tolerance)
+    if note:
+        st.warning(note)
+    bases = zone_bases(snap, plan.roster, postcodes=state.postcodes())
     fmap = zone_map(snap, plan.labels, level=level, display=state.display_layer(snap.id, level),
                     staff=plan.staff, locked=list(locks),
                     outline=state.outline_layer(snap.id), tiles=config.maps.tile_url,
-                    tiles_attribution=config.maps.tile_attribution)
-    offline_folium(fmap, key=f"zones-map-{level}", height=520)
+                    tiles_attribution=config.maps.tile_attribution, flags=flags, bases=bases)
+    offline_folium(fmap, key=f"zones-map-{level}", height=MAP_HEIGHT)
     st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
-    st.dataframe(summary.rename(columns=COLUMN_LABELS).astype(
-        {COLUMN_LABELS["referrals"]: str, COLUMN_LABELS["families_engaged"]: str}),
-        hide_index=True, width="stretch", column_config=TABLE_FORMAT)
+    widgets.table(summary, key="zones_summary")
     st.caption(f"Against target: the zone's workload against its FTE share of the total. Counts "
-               f"from 1 to {snap.threshold} are shown as c. Off the radar: areas flagged on "
-               "engagement.")
+               f"from 1 to {snap.threshold} are shown as c. Off the radar and to watch: areas "
+               "flagged on engagement (marked ! and ? on the map).")
     state.download(
         "Download plan (CSV)",
         lambda: csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
@@ -154,8 +167,8 @@ if plan is not None:
         # No key: the suggested note follows the plan shown (a keyed widget would keep the
         # first one).
         note = st.text_input("Note",
-                             value=f"{len(plan.zones)} zones of {unit}, workload "
-                                   f"{WORKLOAD_MEASURES[measure].label.lower()}, seed {seed}"
+                             value=f"{len(plan.zones)} zones of {unit}, workload: "
+                                   f"{WORKLOAD_MEASURES[measure].label}, seed {seed}"
                                    + (f", {len(locks)} locked" if locks else ""))
         if st.form_submit_button("Save plan"):
             try:
@@ -185,4 +198,5 @@ except NeedmapError as exc:
 if history.empty:
     st.caption("No plan saved yet.")
 else:
-    st.dataframe(history.iloc[::-1], hide_index=True, width="stretch", key="zones_history")
+    widgets.table(plans_table(history), widths={"note": "medium"}, wrap_lines=2,
+                  key="zones_history")

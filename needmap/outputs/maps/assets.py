@@ -73,6 +73,16 @@ def localize_assets(m: folium.Map, prefix: str = "") -> folium.Map:
     return m
 
 
+_FIXED_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)
+ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1.0" />'
+
+
+def zoomable(header: str) -> str:
+    """``header`` with folium's viewport tag (which forbids zooming on a phone, against WCAG
+    1.4.4) replaced by one that allows it."""
+    return _FIXED_VIEWPORT.sub(ZOOMABLE_VIEWPORT, header)
+
+
 def standalone_html(m: folium.Map) -> str:
     """Render a map as one HTML file with every script, stylesheet and image inlined.
 
@@ -97,7 +107,7 @@ def standalone_html(m: folium.Map) -> str:
         If the map needs a script or stylesheet that is not vendored.
     """
     localize_assets(m)
-    page = m.get_root().render()
+    page = zoomable(m.get_root().render())
     js = {path: name for name, path in LOCAL_JS.items()}
     css = {path: name for name, path in LOCAL_CSS.items()}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -28,12 +29,31 @@ from needmap.outputs.maps.classes import (
     BIVARIATE_PALETTE,
     NO_DATA_COLOUR,
     NO_DATA_LABEL,
+    PATTERNS,
+    SALIENT_CELL,
     SCHEMES,
     SUPPRESSED_COLOUR,
     SUPPRESSED_LABEL,
     TERTILE_NAMES,
 )
-from needmap.outputs.maps.legends import bivariate_legend_html, legend_html
+from needmap.outputs.maps.legends import MARK_STYLES, Row, bivariate_legend_html, legend_html
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A text mark drawn on the map at a point (EPSG:4326): a zone number, a worker base, "!".
+
+    ``kind`` picks the style (``zone``, ``base``, ``flag``); ``title`` is read by screen readers
+    and shown on hover.
+    """
+
+    lat: float
+    lon: float
+    text: str
+    kind: str = "zone"
+    title: str = ""
+
+
 
 
 def choropleth(
@@ -53,6 +73,11 @@ def choropleth(
     tiles_attribution: str | None = None,
     extra_tooltip_columns: Sequence[str] = (),
     suppressed_mask: Sequence[bool] | np.ndarray | pd.Series | None = None,
+    marks: Sequence[Mark] = (),
+    mark_legend: Sequence[tuple[str, str, str]] = (),
+    class_breaks: Sequence[float] | None = None,
+    class_labels: Sequence[str] | None = None,
+    class_colours: Sequence[str] | None = None,
 ) -> folium.Map:
     """Draw one value per area in ``k`` classes, with a legend and tooltips.
 
@@ -89,12 +114,20 @@ def choropleth(
     suppressed_mask : boolean array-like or None
         True where the value must not be shown (small-number suppression). Those areas are grey,
         labelled "suppressed", left out of the class breaks, and their value is not written into
-        the map at all.
+        the map at all; they carry a striped pattern, so "hidden" never rests on colour alone.
+    marks : sequence of Mark
+        Text marks drawn on top (worker bases, "!" on flagged areas).
+    mark_legend : sequence of (kind, text, label)
+        Legend lines explaining the marks, e.g. ``("flag", "!", "off the radar")``.
+    class_breaks, class_labels, class_colours : sequence or None
+        Classes fixed by the caller instead of ``scheme`` and ``k``: upper bounds, with their
+        labels and colours (by default range labels and the palette). Used for fixed national
+        need classes, and to keep a whole authority's classes on a map of part of it.
 
     Returns
     -------
     folium.Map
-        Fitted to the areas' bounds.
+        Fitted to the areas' bounds, beside its legend.
 
     Raises
     ------
@@ -111,7 +144,17 @@ def choropleth(
     suppressed = _mask(suppressed_mask, len(frame))
     shown = ~suppressed & np.isfinite(values)
 
-    if scheme == cls.DIVERGING:
+    if class_breaks is not None:
+        bins = np.asarray(class_breaks, dtype=float)
+        low = min(float(np.nanmin(values[shown])), bins[0]) if shown.any() else bins[0]
+        labels = (list(class_labels) if class_labels is not None
+                  else cls.range_labels(np.array([low]), bins, value_format))
+        colours = (list(class_colours) if class_colours is not None
+                   else cls.spread(cls.palette(palette, max(3, len(bins))), len(bins)))
+        if not len(labels) == len(colours) == len(bins):
+            raise InputError("class_breaks, class_labels and class_colours must have one entry "
+                             f"per class; got {len(bins)}, {len(labels)} and {len(colours)}.")
+    elif scheme == cls.DIVERGING:
         bins = cls.diverging_breaks(values[shown], k)
         low = -bins[-1] if len(bins) else 0.0
         labels = cls.range_labels(np.array([low]), bins, value_format)
@@ -140,24 +183,17 @@ def choropleth(
         **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
     }
     counts = np.bincount(classes[shown], minlength=len(bins)) if len(bins) else []
-    rows = [(colours[i], labels[i], int(counts[i])) for i in range(len(bins))]
+    rows: list[Row] = [(colours[i], labels[i], int(counts[i])) for i in range(len(bins))]
     rows += _grey_rows(suppressed, ~suppressed & ~np.isfinite(values))
-    legend = legend_html(value_label, rows)
+    legend = legend_html(value_label, rows, marks=mark_legend)
     tooltip = (
         [name_column, code_column, "value", "class", *extra_tooltip_columns],
         ["Name", "Code", value_label, "Class", *extra_tooltip_columns],
     )
     return _assemble(
-        frame,
-        code_column,
-        properties,
-        fill,
-        tooltip,
-        legend,
-        attribution,
-        outline,
-        tiles,
-        tiles_attribution,
+        frame, code_column, properties, fill, tooltip, legend, attribution, outline, tiles,
+        tiles_attribution, patterns=_suppressed_patterns(properties[code_column], suppressed),
+        marks=marks,
     )
 
 
@@ -182,8 +218,9 @@ def bivariate(
     """Cross need (across) with engagement (up) in a 3x3 tertile map with a 2-D legend.
 
     Both variables are cut at their own tertiles (mapclassify ``Quantiles(k=3)``) and coloured
-    with Stevens' pink-blue palette: high need with low engagement is the strong red corner, the
-    pattern an early-help service looks for. Tooltips say e.g. "Need: high, Engagement: low".
+    from ColorBrewer RdBu (:data:`~needmap.outputs.maps.classes.BIVARIATE_PALETTE`): high need
+    with low engagement, the pattern an early-help service looks for, is the darkest red and is
+    hatched. Tooltips say e.g. "Need: high, Engagement: low"; the key counts areas per cell.
 
     Parameters
     ----------
@@ -220,9 +257,15 @@ def bivariate(
     x_text = np.where(suppressed, SUPPRESSED_LABEL, NO_DATA_LABEL).astype(object)
     y_text = x_text.copy()
     class_text = x_text.copy()
+    counts = np.zeros((3, 3), dtype=int)
+    codes = frame[code_column].astype(str).to_numpy()
+    patterns = _suppressed_patterns(codes, suppressed)
     for i in np.flatnonzero(shown):
         xc = cls.tertile(x[i], x_bins)
         yc = cls.tertile(y[i], y_bins)
+        counts[yc][xc] += 1
+        if (yc, xc) == SALIENT_CELL:
+            patterns[codes[i]] = "hatch"
         fill[i] = BIVARIATE_PALETTE[yc][xc]
         x_text[i] = value_format.format(x[i])
         y_text[i] = value_format.format(y[i])
@@ -237,23 +280,14 @@ def bivariate(
         **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
     }
     grey = _grey_rows(suppressed, ~suppressed & ~shown)
-    legend = bivariate_legend_html(x_label, y_label, x_bins, y_bins, value_format, grey)
+    legend = bivariate_legend_html(x_label, y_label, x_bins, y_bins, value_format, grey,
+                                   counts=counts)
     tooltip = (
         [name_column, code_column, "class", "x_value", "y_value", *extra_tooltip_columns],
         ["Name", "Code", "Class", x_label, y_label, *extra_tooltip_columns],
     )
-    return _assemble(
-        frame,
-        code_column,
-        properties,
-        fill,
-        tooltip,
-        legend,
-        attribution,
-        outline,
-        tiles,
-        tiles_attribution,
-    )
+    return _assemble(frame, code_column, properties, fill, tooltip, legend, attribution,
+                     outline, tiles, tiles_attribution, patterns=patterns)
 
 
 def categorical(
@@ -269,10 +303,15 @@ def categorical(
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     extra_tooltip_columns: Sequence[str] = (),
+    patterns: dict[str, str] | None = None,
+    marks: Sequence[Mark] = (),
+    mark_legend: Sequence[tuple[str, str, str]] = (),
 ) -> folium.Map:
     """One colour per category (e.g. off-the-radar flags), legend in the order of ``colours``.
 
-    Categories missing from ``colours`` are drawn in the no-data grey.
+    Categories missing from ``colours`` are drawn in the no-data grey. ``patterns`` maps a
+    category to a pattern of :data:`~needmap.outputs.maps.classes.PATTERNS` drawn over its
+    colour (and its legend swatch); ``marks`` are drawn on top and explained by ``mark_legend``.
     """
     frame = _prepare(gdf, [code_column, name_column, category_column, *extra_tooltip_columns])
     cats = frame[category_column].astype(str).to_numpy()
@@ -283,14 +322,18 @@ def categorical(
         "category": cats,
         **{c: _as_text(frame[c]) for c in extra_tooltip_columns},
     }
-    rows = [(colour, label, int((cats == label).sum())) for label, colour in colours.items()]
-    legend = legend_html(title, rows)
+    patterns = patterns or {}
+    rows: list[Row] = [(colour, label, int((cats == label).sum()), patterns.get(label))
+                       for label, colour in colours.items()]
+    legend = legend_html(title, rows, marks=mark_legend)
     tooltip = (
         [name_column, code_column, "category", *extra_tooltip_columns],
         ["Name", "Code", title, *extra_tooltip_columns],
     )
+    by_code = {c: patterns[k] for c, k in zip(properties[code_column], cats, strict=True)
+               if k in patterns}
     return _assemble(frame, code_column, properties, fill, tooltip, legend, attribution,
-                     outline, tiles, tiles_attribution)
+                     outline, tiles, tiles_attribution, patterns=by_code, marks=marks)
 
 
 # --- building blocks ---------------------------------------------------------------------------
@@ -347,10 +390,14 @@ def _as_text(column: pd.Series) -> np.ndarray:
     return np.array([NO_DATA_LABEL if pd.isna(v) else str(v) for v in column], dtype=object)
 
 
-def _grey_rows(suppressed: np.ndarray, no_data: np.ndarray) -> list[tuple[str, str, int]]:
-    rows = []
+def _suppressed_patterns(codes: np.ndarray, suppressed: np.ndarray) -> dict[str, str]:
+    return {str(c): "stripes" for c in np.asarray(codes)[suppressed]}
+
+
+def _grey_rows(suppressed: np.ndarray, no_data: np.ndarray) -> list[Row]:
+    rows: list[Row] = []
     if suppressed.any():
-        rows.append((SUPPRESSED_COLOUR, SUPPRESSED_LABEL, int(suppressed.sum())))
+        rows.append((SUPPRESSED_COLOUR, SUPPRESSED_LABEL, int(suppressed.sum()), "stripes"))
     if no_data.any():
         rows.append((NO_DATA_COLOUR, NO_DATA_LABEL, int(no_data.sum())))
     return rows
@@ -367,6 +414,9 @@ def _assemble(
     outline: Any,
     tiles: str | None,
     tiles_attribution: str | None,
+    *,
+    patterns: dict[str, str] | None = None,
+    marks: Sequence[Mark] = (),
 ) -> folium.Map:
     codes = properties[code_column]
     if len(set(codes)) != len(codes):
@@ -380,6 +430,7 @@ def _assemble(
     # one place all map text passes through (names and codes come from files).
     safe = {key: np.array([html.escape(str(v), quote=True) for v in values], dtype=object)
             for key, values in properties.items()}
+    geometries = list(_geometries(frame))
     features = [
         {
             "type": "Feature",
@@ -387,11 +438,11 @@ def _assemble(
             "properties": {key: values[i] for key, values in safe.items()},
             "geometry": geom,
         }
-        for i, geom in enumerate(_geometries(frame))
+        for i, geom in enumerate(geometries)
     ]
     data = {"type": "FeatureCollection", "features": features}
 
-    # Fractional zoom lets fit_bounds fill the frame instead of snapping a whole level out.
+    # Fractional zoom lets the fit fill the frame instead of snapping a whole level out.
     m = folium.Map(location=None, tiles=None, control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
     localize_assets(m)
     if tiles is not None:
@@ -404,25 +455,88 @@ def _assemble(
             "fillColor": fill_by_code[f["id"]],
             "color": "#555555",
             "weight": 0.6,
-            "fillOpacity": 0.8,
+            "fillOpacity": 0.85,
         },
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000", "fillOpacity": 0.9},
+        highlight_function=lambda f: {"weight": 2.5, "color": "#000000", "fillOpacity": 0.95},
         tooltip=folium.GeoJsonTooltip(fields=tooltip[0], aliases=tooltip[1], sticky=True),
     ).add_to(m)
+    patterns = {str(k): v for k, v in (patterns or {}).items()}
+    unknown = set(patterns.values()) - set(PATTERNS)
+    if unknown:
+        raise InputError(f"Unknown pattern(s) {sorted(unknown)}; use {sorted(PATTERNS)}.")
+    if patterns:
+        # Patterns sit on a layer of their own over the colours, drawn with SVG <pattern>s
+        # that _MapSetup defines; it catches no clicks, so tooltips and clicks reach the area.
+        overlay = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": codes[i], "properties": {"pattern": patterns[codes[i]]},
+             "geometry": geometries[i]}
+            for i in range(len(codes)) if codes[i] in patterns
+        ]}
+        folium.GeoJson(
+            overlay, name="patterns", interactive=False,
+            style_function=lambda f: {"fillColor": f"url(#needmap-{f['properties']['pattern']})",
+                                      "fillOpacity": 1, "stroke": False},
+        ).add_to(m)
     if outline is not None:
         _outline_layer(outline).add_to(m)
+    for mark in marks:
+        folium.Marker(
+            [float(mark.lat), float(mark.lon)], interactive=False, keyboard=False,
+            icon=folium.DivIcon(
+                html=(f'<div class="needmap-mark" role="img" aria-label="'
+                      f'{html.escape(mark.title or mark.text)}" title="'
+                      f'{html.escape(mark.title or mark.text)}" style="{MARK_STYLES[mark.kind]};'
+                      f'transform:translate(-50%,-50%);display:inline-flex;white-space:nowrap">'
+                      f"{html.escape(mark.text)}</div>"),
+                icon_size=(0, 0), class_name="needmap-mark-icon",
+            ),
+        ).add_to(m)
     _HtmlControl(legend, position="bottomright").add_to(m)
     _Attribution(attribution).add_to(m)
-    # Leaflet sizes text in rem, which the st_folium frame makes large; keep map text compact.
-    m.get_root().header.add_child(Element(
-        "<style>.leaflet-container{font-size:12px}.leaflet-tooltip{font-size:12px;"
-        "padding:4px 6px}.leaflet-control-attribution{font-size:10px;line-height:1.3;"
-        "max-width:70%}</style>"
-    ))
-
+    m.get_root().header.add_child(Element(f"<style>{MAP_CSS}</style>"))
     west, south, east, north = frame.total_bounds
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
+    _MapSetup([[float(south), float(west)], [float(north), float(east)]]).add_to(m)
     return m
+
+
+#: Map text: compact, tooltips that wrap instead of running off the frame, marks on top.
+MAP_CSS = (
+    # Leaflet sizes text in rem, which the st_folium frame makes large; keep map text compact.
+    ".leaflet-container{font-size:13px}"
+    # A sticky tooltip opens on the side of the pointer with more room (Leaflet's "auto");
+    # capped below half the frame's width, it always fits there.
+    ".leaflet-tooltip{font-size:13px;padding:4px 6px;white-space:normal;"
+    "width:max-content;max-width:min(340px,calc(50vw - 16px))}"
+    ".leaflet-tooltip th,.leaflet-tooltip td{white-space:normal;overflow-wrap:break-word;"
+    "vertical-align:top;text-align:left}.leaflet-tooltip th{font-weight:normal;color:#333}"
+    ".leaflet-tooltip td{font-weight:bold}"
+    ".leaflet-control-attribution{font-size:11px;line-height:1.3;max-width:70%;"
+    "color:#333}.leaflet-control-attribution a{color:#0a5a83}"
+    ".leaflet-control-scale-line{color:#222}"
+    ".needmap-mark-icon{background:none;border:none}"
+    # Smaller marks on a phone-sized map, where zone numbers and flags crowd.
+    "@media (max-width:480px){.needmap-mark{font-size:11px!important;padding:0 3px!important;"
+    "min-width:0!important}.needmap-mark[style*='radius:50%']{width:15px!important;"
+    "height:15px!important;padding:0!important}}"
+    ".leaflet-container:focus-visible{outline:3px solid #1a5fb4;outline-offset:-3px}"
+    ".leaflet-container .leaflet-interactive:focus{outline:none}"
+    ".needmap-legend summary:focus-visible{outline:2px solid #1a5fb4}"
+)
+
+
+def highlight_script(code: str | None, version: int = 0) -> str | None:
+    """Script that marks one area as selected on a drawn map (st_folium's ``feature_group``).
+
+    streamlit-folium evaluates it in the map's frame whenever it changes, without redrawing the
+    map, after removing the layers the previous mark added (``window.feature_group``). A click
+    marks its area in the frame itself (``_MapSetup``), so a page changes this script only when
+    the selection comes from elsewhere (the area picker), bumping ``version`` if the code is the
+    same as before: each change resends the map's whole script to the browser.
+    """
+    if not code:
+        return None
+    return (f"/* selection {int(version)} */ window.needmapMarkCode && "
+            f"window.needmapMarkCode({json.dumps(str(code))});")
 
 
 def _geometries(frame: gpd.GeoDataFrame) -> Iterator[dict]:
@@ -487,6 +601,142 @@ class _HtmlControl(MacroElement):
         self.position = position
 
 
+class _MapSetup(MacroElement):
+    """What every needmap map does once its layers are in, in the map's own script.
+
+    - **Fit beside the legend.** The areas' bounds are fitted with the legend's width kept clear
+      on the right, or its height at the bottom, whichever shows the areas larger; so no legend
+      covers any area. The legend starts folded on a map under 480 px wide (a phone).
+    - **Fit when shown.** A map drawn in a hidden tab has no size, and Leaflet would fit the
+      bounds at world zoom. A ResizeObserver fits again whenever the frame gets or changes its
+      size, until the person pans or zooms.
+    - **No page jump on a first click.** Leaflet focuses the map on mouse-down; in an iframe the
+      browser then scrolls the page to show the whole frame, so the release lands elsewhere and
+      the click is lost. Leaflet's keyboard handler is re-bound to focus without scrolling.
+    - **Patterns** used by the pattern layer are defined in the map's SVG.
+    - **No Tab stop per area**: the page's area picker gives an area to the keyboard.
+    - **The selected area is marked** on a click, at once and without a round trip.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds, patterns) {
+            var kb = map.keyboard;
+            if (kb) {
+                kb.disable();
+                kb._onMouseDown = function () {
+                    if (!this._focused) { this._map._container.focus({preventScroll: true}); }
+                };
+                kb.enable();
+            }
+            var box = L.latLngBounds(bounds), moved = false, sized = false;
+            var container = map.getContainer();
+            var legend = container.querySelector('.needmap-legend');
+            function fit() {
+                var size = map.getSize();
+                if (!(size.x >= 60 && size.y >= 60)) {
+                    // Hidden (a closed tab) or not laid out yet: a view is needed for the layers
+                    // to be added; the real fit waits for a size (ResizeObserver below).
+                    if (!map._loaded) { map.setView(box.getCenter(), 10, {animate: false}); }
+                    return;
+                }
+                if (legend && !sized) { legend.open = size.x >= 480; }
+                sized = true;
+                var m = 10, opts = {animate: false, paddingTopLeft: [m, m],
+                                    paddingBottomRight: [m, m]};
+                var el = legend && legend.parentNode;
+                if (el) {
+                    var r = el.getBoundingClientRect(), c = container.getBoundingClientRect();
+                    var w = c.right - r.left + m, h = c.bottom - r.top + m;
+                    var right = [w, m], bottom = [m, h], best = null, zBest = -Infinity;
+                    [right, bottom].forEach(function (pad) {
+                        // Keep at least a third of the frame for the areas.
+                        if (size.x - pad[0] - m < size.x / 3 || size.y - pad[1] - m < size.y / 3) {
+                            return;
+                        }
+                        var z = map.getBoundsZoom(box, false, L.point(pad[0] + m, pad[1] + m));
+                        if (isFinite(z) && z > zBest) { zBest = z; best = pad; }
+                    });
+                    if (best) { opts.paddingBottomRight = best; }
+                }
+                map.fitBounds(box, opts);
+            }
+            fit();
+            // Chromium gives every clickable SVG area a Tab stop: 142 unnamed stops to cross
+            // the map. Areas are reached by keyboard with the list beside the map instead.
+            container.querySelectorAll('path.leaflet-interactive').forEach(function (p) {
+                p.setAttribute('tabindex', '-1');
+            });
+            // Only the person's own pan or zoom stops the refitting: a move made by code (a
+            // late size, a re-render) must not freeze a view fitted at the wrong size.
+            function userMoved() { moved = true; }
+            map.on('dragstart boxzoomstart', userMoved);
+            container.addEventListener('wheel', userMoved, {passive: true});
+            container.addEventListener('dblclick', userMoved);
+            container.addEventListener('touchstart', function (e) {
+                if (e.touches && e.touches.length > 1) { userMoved(); }
+            }, {passive: true});
+            container.addEventListener('keydown', function (e) {
+                if (e.key.indexOf('Arrow') === 0 || '+-=_'.indexOf(e.key) >= 0) { userMoved(); }
+            });
+            container.querySelectorAll('.leaflet-control-zoom a').forEach(function (a) {
+                a.addEventListener('click', userMoved);
+            });
+            if (legend) {
+                legend.addEventListener('toggle', function () { if (!moved) { fit(); } });
+            }
+            // The selected area: a thick black line on a white casing, above every area. A
+            // click marks its own area at once; the page marks a picked one (highlight_script).
+            function mark(layer) {
+                (window.feature_group || []).forEach(function (g) { map.removeLayer(g); });
+                var line = function (colour, weight) {
+                    return L.geoJSON(layer.feature, {interactive: false, style: {
+                        fill: false, color: colour, weight: weight, opacity: 1}});
+                };
+                window.feature_group = [L.featureGroup([line('#ffffff', 8), line('#000000', 4)])
+                                        .addTo(map)];
+                window.needmapSelected = layer.feature.id;
+            }
+            var areas = {};
+            map.eachLayer(function (l) {
+                if (l.feature && l.options.interactive !== false && l.getBounds) {
+                    areas[l.feature.id] = l;
+                    l.on('click', function () { mark(l); });
+                }
+            });
+            window.needmapMarkCode = function (code) { if (areas[code]) { mark(areas[code]); } };
+            if (window.ResizeObserver) {
+                // The frame gets its size late (a tab opened, the page laid out) and the legend
+                // its size late too (fonts); either change fits the map again.
+                var watcher = new ResizeObserver(function () {
+                    map.invalidateSize({pan: false});
+                    if (!moved) { fit(); }
+                });
+                watcher.observe(container);
+                if (legend) { watcher.observe(legend); }
+            }
+            var svg = map.getPanes().overlayPane.querySelector('svg');
+            if (svg && patterns) {
+                var defs = document.createElementNS('http://www.w3.org/2000/svg', 'defs');
+                defs.innerHTML = patterns;
+                svg.insertBefore(defs, svg.firstChild);
+            }
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.patterns|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "MapSetup"
+        self.bounds = bounds
+        self.patterns = "".join(
+            f'<pattern id="needmap-{name}" patternUnits="userSpaceOnUse" width="8" height="8">'
+            f"{body}</pattern>" for name, (body, _) in PATTERNS.items()
+        )
+
+
 class _Attribution(MacroElement):
     """Adds a data credit to the map's attribution control."""
 
@@ -510,4 +760,5 @@ class _Attribution(MacroElement):
 
 
 
-__all__: list[str] = ["bivariate", "categorical", "choropleth"]
+__all__: list[str] = ["MAP_CSS", "Mark", "bivariate", "categorical", "choropleth",
+                      "highlight_script"]

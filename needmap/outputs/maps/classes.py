@@ -12,17 +12,23 @@ from needmap.errors import InputError
 
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 
-SUPPRESSED_COLOUR = "#9e9e9e"
+SUPPRESSED_COLOUR = "#9e9e9e"  # with the "stripes" pattern on top, never colour alone
 NO_DATA_COLOUR = "#e0e0e0"
 SUPPRESSED_LABEL = "suppressed"
 NO_DATA_LABEL = "no data"
 
-#: Joshua Stevens' pink-blue 3x3 scheme, indexed [engagement class][need class], low to high.
+#: The need x engagement key, indexed [engagement class][need class], low to high. Built from
+#: ColorBrewer RdBu (and PRGn's purples for "in step"), so it reads for the common colour-vision
+#: deficiencies: red where engagement falls short of need, blue where it runs ahead, purple where
+#: they agree. High need with low engagement is the darkest, most saturated cell and is hatched
+#: too (:data:`SALIENT_CELL`), so it stands out without relying on colour.
 BIVARIATE_PALETTE: tuple[tuple[str, ...], ...] = (
-    ("#e8e8e8", "#e4acac", "#c85a5a"),
-    ("#b0d5df", "#ad9ea5", "#985356"),
-    ("#64acbe", "#627f8c", "#574249"),
+    ("#f7f7f7", "#f4a582", "#b2182b"),
+    ("#d1e5f0", "#e7d4e8", "#d6604d"),
+    ("#4393c3", "#92c5de", "#9970ab"),
 )
+#: (engagement class, need class) of the cell a service looks for first.
+SALIENT_CELL = (0, 2)
 TERTILE_NAMES = ("low", "medium", "high")
 
 # Evenly spaced order statistics fed to Fisher-Jenks when there are more values than this; the
@@ -45,6 +51,15 @@ def spread(colours: list[str], n: int) -> list[str]:
         return colours[:n]
     idx = np.round(np.linspace(0, len(colours) - 1, n)).astype(int)
     return [colours[i] for i in idx]
+
+
+#: Need in fixed national fifths: a percentile in England is already a national rank, so these
+#: classes mean the same in every zone, on screen (My zone) and on paper (the zone pack).
+#: ColorBrewer PuRd, as every need map.
+NEED_BREAKS = (20.0, 40.0, 60.0, 80.0, 100.0)
+NEED_COLOURS = ("#f1eef6", "#d7b5d8", "#df65b0", "#dd1c77", "#980043")
+NEED_LABELS = ("least deprived 20% in England", "20-40%", "40-60%", "60-80%",
+               "most deprived 20% in England")
 
 
 #: A change map: equal classes on both sides of zero, a neutral middle class around it.
@@ -114,5 +129,18 @@ def tertile(value: float, bins: np.ndarray) -> int:
 
 
 
-__all__ = ["BIVARIATE_PALETTE", "SCHEMES", "TERTILE_NAMES", "breaks", "palette", "range_labels",
+#: Fill patterns drawn over an area's colour so a class does not rest on colour alone: SVG
+#: pattern bodies (for the map) and CSS backgrounds (for legend swatches), same look in both.
+PATTERNS = {
+    "hatch": ('<path d="M-1,1 l2,-2 M0,8 l8,-8 M7,9 l2,-2" stroke="#ffffff" stroke-width="1.6"/>',
+              "repeating-linear-gradient(135deg,transparent 0 3px,#ffffff 3px 4.6px)"),
+    "stripes": ('<path d="M-1,1 l2,-2 M0,8 l8,-8 M7,9 l2,-2" stroke="#ffffff" stroke-width="1"/>',
+                "repeating-linear-gradient(135deg,transparent 0 4px,#ffffff 4px 5px)"),
+    "dots": ('<circle cx="4" cy="4" r="1.4" fill="#333333"/>',
+             "radial-gradient(circle at 50% 50%,#333333 0 1.4px,transparent 1.6px) 0 0/8px 8px"),
+}
+
+
+__all__ = ["BIVARIATE_PALETTE", "NEED_BREAKS", "NEED_COLOURS", "NEED_LABELS", "PATTERNS",
+           "SALIENT_CELL", "SCHEMES", "TERTILE_NAMES", "breaks", "palette", "range_labels",
            "spread", "tertile"]

@@ -111,3 +111,12 @@ def display_geometry(
         np.asarray(out.geometry.array, dtype=object), 10.0**-precision
     )
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=DISPLAY_CRS))
+
+
+def display_points(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Easting, northing pairs (EPSG:27700) as latitude, longitude pairs for a web map."""
+    if not points:
+        return []
+    xs, ys = zip(*points, strict=True)
+    moved = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=STORAGE_CRS).to_crs(DISPLAY_CRS)
+    return [(float(p.y), float(p.x)) for p in moved]

@@ -7,14 +7,27 @@ so the app and the CLI draw exactly the same map for the same choice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from needmap.errors import InputError
+from needmap.outputs import flags as flag_words
 from needmap.outputs import tables
 from needmap.outputs.attribution import map_attribution
-from needmap.outputs.maps.builders import bivariate, categorical, choropleth
+from needmap.outputs.maps.builders import Mark, bivariate, categorical, choropleth
+from needmap.outputs.maps.classes import (
+    NEED_BREAKS,
+    NEED_COLOURS,
+    NEED_LABELS,
+    breaks,
+    palette,
+    range_labels,
+    spread,
+)
 from needmap.outputs.maps.geometry import display_geometry
 from needmap.outputs.measures import (
     CHANGE_IN_NEED,
@@ -24,16 +37,8 @@ from needmap.outputs.measures import (
 )
 from needmap.snapshot import Snapshot
 
-#: Flag -> colour (ColorBrewer RdBu with a grey for "too few"), legend in this order.
-FLAG_COLOURS = {
-    "off the radar": "#b2182b",
-    "hidden need": "#b2182b",
-    "front-door pressure": "#762a83",
-    "watch": "#f4a582",
-    "as expected": "#f7f7f7",
-    "well reached": "#4393c3",
-    "too few to judge": "#d9d9d9",
-}
+#: Flag -> colour of the classes the radar makes today (see needmap.outputs.flags).
+FLAG_COLOURS = {name: s.colour for name, s in flag_words.KNOWN.items()}
 
 
 def measures_for(snapshot: Snapshot, level: str) -> list[str]:
@@ -87,11 +92,17 @@ def measure_map(
     tiles: str | None = None,
     tiles_attribution: str | None = None,
     areas: list[str] | None = None,
+    marks: Sequence[Mark] = (),
+    mark_legend: Sequence[tuple[str, str, str]] = (),
+    need_fifths: bool = False,
 ) -> folium.Map:
     """Choropleth of one published figure at ``level`` for one published period.
 
-    Hidden figures are grey and labelled as suppressed; their values are not in the map at all.
-    ``areas`` limits the map to some area codes (a worker's zone).
+    Hidden figures are grey and striped and labelled as suppressed; their values are not in the
+    map at all. ``areas`` limits the map to some area codes (a worker's zone) while keeping the
+    whole authority's classes, so "high" means high in the authority. ``need_fifths`` draws a
+    need percentile in fixed national fifths (as the zone pack does). ``marks`` are drawn on top
+    (worker bases, flagged areas) and explained in the legend by ``mark_legend``.
     """
     m = get_measure(measure)
     table = tables.area_table(snapshot, level, period)
@@ -102,6 +113,18 @@ def measure_map(
               else np.zeros(len(table.data), dtype=bool))
     hidden = frame[f"{level}_code"].map(
         dict(zip(table.data[f"{level}_code"], hidden, strict=True))).fillna(False).to_numpy()
+    fixed: dict = {}
+    if need_fifths and m.kind == "percentile":
+        fixed = dict(class_breaks=NEED_BREAKS, class_labels=NEED_LABELS,
+                     class_colours=NEED_COLOURS)
+    elif areas is not None and measure not in CHANGE_IN_NEED:
+        values = pd.to_numeric(frame[measure], errors="coerce").to_numpy(dtype=float)
+        shown = ~hidden & np.isfinite(values)
+        bins = breaks(values[shown], scheme, k)
+        if len(bins):
+            fixed = dict(class_breaks=bins,
+                         class_labels=range_labels(values[shown], bins, m.fmt),
+                         class_colours=spread(palette(m.palette, k), len(bins)))
     if areas is not None:
         keep = frame[f"{level}_code"].isin(set(areas)).to_numpy()
         frame, hidden = frame[keep], hidden[keep]
@@ -116,7 +139,8 @@ def measure_map(
         value_column=measure, value_label=label, attribution=map_attribution(snapshot),
         scheme=scheme, k=k, palette=m.palette, value_format=m.fmt, outline=outline,
         tiles=tiles, tiles_attribution=tiles_attribution,
-        extra_tooltip_columns=_tooltip_columns(level), suppressed_mask=hidden,
+        extra_tooltip_columns=_tooltip_columns(level), suppressed_mask=hidden, marks=marks,
+        mark_legend=mark_legend, **fixed,
     )
 
 
@@ -188,7 +212,8 @@ def flag_map(
     tiles_attribution: str | None = None,
     areas: list[str] | None = None,
 ) -> folium.Map:
-    """Each area in the colour of its off-the-radar flag."""
+    """Each area in the colour of its off-the-radar flag; the strongest class is hatched and
+    "watch" dotted, so no class rests on colour alone. The legend lists the classes present."""
     flags = snapshot.flags(level, kind)[["area_code", "flag"]]
     geometry = _geometry(snapshot, level, display)
     frame = geometry.merge(flags.rename(columns={"area_code": f"{level}_code"}),
@@ -198,10 +223,11 @@ def flag_map(
                              geometry=geometry.geometry.name, crs=geometry.crs)
     if areas is not None:
         frame = frame[frame[f"{level}_code"].isin(set(areas))]
-    present = [f for f in FLAG_COLOURS if f in set(frame["flag"])]
+    names = frame["flag"].dropna().astype(str)
     return categorical(
         frame, code_column=f"{level}_code", name_column=f"{level}_name",
-        category_column="flag", colours={f: FLAG_COLOURS[f] for f in present}, title="Flag",
+        category_column="flag", colours=flag_words.colours(names),
+        patterns=flag_words.patterns(names), title="Flag",
         attribution=map_attribution(snapshot), outline=outline, tiles=tiles,
         tiles_attribution=tiles_attribution,
     )
