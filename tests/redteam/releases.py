@@ -13,6 +13,7 @@ banner kept): what a small authority or a rare measure looks like, most counts 0
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -128,9 +129,58 @@ class Release:
     def _truth(self) -> dict[Key, int]:
         return truth_of(self.tables, self.structure(), self.period)
 
-    def truth(self) -> dict[Key, int]:
-        """True values of every cell the snapshot holds, plus the derived unknowns (a copy)."""
-        return dict(self._truth)
+    def truth(self, spans: Iterable[str] = ()) -> dict[Key, int]:
+        """True values of every cell the snapshot holds, plus the derived unknowns (a copy).
+
+        ``spans`` adds the counts of other periods (e.g. the years a protected export
+        publishes), each from a refresh of the same records over that period: distinct
+        families over a year are in no table of the release's own snapshot. Spans ending
+        after the release's period are left out.
+        """
+        out = dict(self._truth)
+        last = quarters_of(self.period)[-1]
+        for span in spans:
+            if quarters_of(span)[-1] > last:  # not in this release's records yet
+                continue
+            if span not in self._spans:
+                self._spans[span] = self._span_truth(span)
+            out.update({k: v for k, v in self._spans[span].items() if k not in out})
+        return out
+
+    @cached_property
+    def _spans(self) -> dict[str, dict[Key, int]]:
+        return {}
+
+    def _span_truth(self, span: str) -> dict[Key, int]:
+        from needmap.config import load_config
+        from needmap.refresh import refresh
+        from needmap.snapshot import load_snapshot
+
+        qs = quarters_of(span)
+        start = pd.Period(span_label(qs[0], qs[0]), freq="Q").start_time.date()
+        end = pd.Period(span_label(qs[-1], qs[-1]), freq="Q").end_time.date()
+        where = self.config.parent / f"span-{span}"
+        where.mkdir(exist_ok=True)
+        text = self.config.read_text().replace(
+            f'folder = "{self.config.parent / "output"}"', f'folder = "{where / "output"}"')
+        path = where / "needmap.toml"
+        path.write_text(text)
+        snap = load_snapshot(refresh(load_config(path), start=start, end=end,
+                                     force=True).snapshot_path)
+        tables = Tables.of(snap)
+        out: dict[Key, int] = {}
+        for level in ("lsoa", "ward"):
+            frame = getattr(tables, level)
+            for row in frame.itertuples(index=False):
+                for m in COUNT_MEASURES:
+                    out[(level, str(getattr(row, f"{level}_code")), span, m)] = int(
+                        getattr(row, m))
+        for m in COUNT_MEASURES:
+            out[("authority", self.authority, span, m)] = int(tables.authority.iloc[0][m])
+        for a in self.structure().lsoa_ward:
+            out[("lsoa", a, span, "workload")] = (out[("lsoa", a, span, "referrals")]
+                                                  + out[("lsoa", a, span, "families_engaged")])
+        return out
 
 
 def build_releases(folder: Path, *, dataset: str = "demo",

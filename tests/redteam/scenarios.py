@@ -28,7 +28,7 @@ def legacy_cells(releases: Sequence[Release], outputs: Iterable[str] = OUTPUTS) 
     return cells
 
 
-def _structure(structures: Sequence[Structure]) -> Structure:
+def merged_structure(structures: Sequence[Structure]) -> Structure:
     """One geography for several releases, with every release's zone plan."""
     first = structures[0]
     for s in structures[1:]:
@@ -42,7 +42,7 @@ def attack_legacy(releases: Sequence[Release], *, outputs: Iterable[str] = OUTPU
                   **options) -> AttackReport:
     """Attack what today's main publishes for ``releases``, scored against their truth."""
     cells = legacy_cells(releases, outputs)
-    structure = _structure([r.structure() for r in releases])
+    structure = merged_structure([r.structure() for r in releases])
     identities = build_identities(structure, lattice_periods(c.key for c in cells))
     truth, clash = merge_truth(*(r.truth() for r in releases))
     if clash:
@@ -76,9 +76,10 @@ def attack_protected(exports: Sequence[Export], releases: Sequence[Release],
                      **options) -> AttackReport:
     """Attack the protected table sets of ``releases``, scored against their truth."""
     cells = [c for e in exports for c in e.cells]
-    structure = _structure([e.structure for e in exports])
+    structure = merged_structure([e.structure for e in exports])
     identities = build_identities(structure, lattice_periods(c.key for c in cells))
-    truth, clash = merge_truth(*(r.truth() for r in releases))
+    spans = sorted({s for e in exports for s in e.periods.values() if "-" in s})
+    truth, clash = merge_truth(*(r.truth(spans) for r in releases))
     if clash:
         raise AssertionError(f"releases disagree on {len(clash)} shared cells, e.g. {clash[:3]}")
     thresholds = {e.threshold for e in exports}
