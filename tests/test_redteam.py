@@ -27,6 +27,7 @@ from tests.redteam.scenarios import (
     WITHOUT_CHANGE,
     attack_legacy,
     attack_protected,
+    export_flags,
     export_tables,
     legacy_cells,
     merged_structure,
@@ -174,6 +175,7 @@ def test_reader_of_a_hand_made_export(tmp_path):
         (("ward", "W1", "2025Q1-2025Q2", "referrals"), 30),
     ]
     assert export.ignored_measures == {"referral_rate"}
+    assert export.configured == "2025Q1-2025Q2"
     assert {c.source for c in export.cells} == {"r1:tables"}
 
 
@@ -259,15 +261,17 @@ def test_attacker_pins_nothing_in_the_protected_tables(releases, tmp_path):
     if not tables_available():
         pytest.skip("needmap tables not available")
     exports = [export_tables(r, tmp_path / r.name) for r in releases]
+    flags = [c for r, e in zip(releases, exports, strict=True)
+             for c in export_flags(r, e, tmp_path / r.name)]
     truth, _ = merge_truth(*(r.truth() for r in releases))
     # The published method's ranges must hold the truth, or the attack below proves nothing.
     from tests.redteam.published import protected_bounds
 
     bounds = protected_bounds(exports[0].threshold)
-    outside = [c for e in exports for c in e.cells
+    outside = [c for c in [*(c for e in exports for c in e.cells), *flags]
                if c.key in truth and not bounds(c.value)[0] <= truth[c.key] <= bounds(c.value)[1]]
     assert outside == []
-    report = attack_protected(exports, releases, time_budget=300)
+    report = attack_protected(exports, releases, extra=flags, time_budget=300)
     assert report.hidden > 0
     assert report.violations == []
     assert report.pinned == [], report.summary()

@@ -47,12 +47,19 @@ class Export:
     cells: list[Cell]
     structure: Structure
     periods: dict[str, str]  # published label -> span label
+    kinds: dict[str, str]  # published label -> quarter | year | configured
     manifest: dict
     ignored_measures: frozenset[str]
 
     @property
     def threshold(self) -> int:
         return int(self.manifest["threshold"])
+
+    @property
+    def configured(self) -> str:
+        """Span label of the configured period."""
+        (label,) = [k for k, kind in self.kinds.items() if kind == "configured"]
+        return self.periods[label]
 
 
 def _quarter(day: dt.date, *, first: bool, where: str) -> int:
@@ -86,7 +93,7 @@ def read_export(folder: Path, *, release: str = "") -> Export:
         if k not in manifest:
             raise ExportFormatError(f"{manifest_path}: no {k!r}")
 
-    periods = {}
+    periods, kinds = {}, {}
     pf = _read_csv(folder / "periods.csv", ("period", "kind", "start", "end"))
     for i, row in pf.iterrows():
         where = f"{folder / 'periods.csv'} row {i + 2}"
@@ -97,6 +104,7 @@ def read_export(folder: Path, *, release: str = "") -> Export:
         if row["kind"] == "quarter" and first != last:
             raise ExportFormatError(f"{where}: a quarter spanning {first - last + 1} quarters")
         periods[row["period"]] = span_label(first, last)
+        kinds[row["period"]] = row["kind"]
 
     af = _read_csv(folder / "areas.csv", ("level", "area_code", "ward_code"))
     lsoas = af[af["level"] == "lsoa"]
@@ -137,7 +145,29 @@ def read_export(folder: Path, *, release: str = "") -> Export:
                 ) from None
         cells.append(Cell((row.level, row.area_code, periods[row.period], row.measure), value,
                           source))
-    return Export(cells, structure, periods, manifest, ignored)
+    return Export(cells, structure, periods, kinds, manifest, ignored)
+
+
+#: ``needmap flags --measure`` -> the count its ``observed`` column holds.
+FLAG_MEASURES = {"engagement": "families_engaged", "referrals": "referrals"}
+
+
+def read_flags(path: Path, *, measure: str, period: str, release: str = "") -> list[Cell]:
+    """The ``observed`` counts of a flags CSV as cells of the configured ``period``.
+
+    Whether they are the protected table's values (then they add nothing) or anything else a
+    true count can be published as under the method, the attacker reads them with the same
+    bounds, so they may only narrow what it knows.
+    """
+    frame = _read_csv(Path(path), ("area_code", "level", "observed"))
+    source = f"{release}:flags-{measure}" if release else f"flags-{measure}"
+    cells = []
+    for row in frame.itertuples(index=False):
+        text = row.observed.strip()
+        value: object = "c" if text == "c" else int(float(text))
+        cells.append(Cell((row.level, row.area_code, period, FLAG_MEASURES[measure]), value,
+                          source))
+    return cells
 
 
 def protected_bounds(threshold: int) -> Callable[[object], tuple[float, float]]:

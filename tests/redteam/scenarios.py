@@ -11,7 +11,13 @@ from pathlib import Path
 from tests.redteam.attacker import AttackReport, Cell, attack
 from tests.redteam.identities import Structure, build_identities, lattice_periods
 from tests.redteam.legacy import OUTPUTS, legacy_bounds, published_cells
-from tests.redteam.published import Export, protected_bounds, read_export
+from tests.redteam.published import (
+    FLAG_MEASURES,
+    Export,
+    protected_bounds,
+    read_export,
+    read_flags,
+)
 from tests.redteam.releases import Release, merge_truth
 
 #: Today's outputs without the Change map (which alone gives away every quarter's count).
@@ -72,10 +78,28 @@ def export_tables(release: Release, out: Path) -> Export:
     return read_export(out, release=release.name)
 
 
-def attack_protected(exports: Sequence[Export], releases: Sequence[Release],
-                     **options) -> AttackReport:
-    """Attack the protected table sets of ``releases``, scored against their truth."""
-    cells = [c for e in exports for c in e.cells]
+def export_flags(release: Release, export: Export, out: Path) -> list[Cell]:
+    """``needmap flags`` for both measures and levels of a release, read as cells."""
+    from needmap.cli import main
+
+    period = export.configured
+    cells: list[Cell] = []
+    for level in ("lsoa", "ward"):
+        for measure in FLAG_MEASURES:
+            path = out / f"flags-{level}-{measure}.csv"
+            code = main(["flags", "--config", str(release.config), "--level", level,
+                         "--measure", measure, "--out", str(path)])
+            if code != 0:
+                raise AssertionError(f"needmap flags exited {code}")
+            cells += read_flags(path, measure=measure, period=period, release=release.name)
+    return cells
+
+
+def attack_protected(exports: Sequence[Export], releases: Sequence[Release], *,
+                     extra: Sequence[Cell] = (), **options) -> AttackReport:
+    """Attack the protected table sets of ``releases`` (and ``extra`` cells published
+    elsewhere, e.g. flags), scored against their truth."""
+    cells = [c for e in exports for c in e.cells] + list(extra)
     structure = merged_structure([e.structure for e in exports])
     identities = build_identities(structure, lattice_periods(c.key for c in cells))
     spans = sorted({s for e in exports for s in e.periods.values() if "-" in s})
