@@ -202,7 +202,7 @@ def cmd_flags(args: argparse.Namespace) -> int:
     counts = table["flag"].value_counts()
     summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
     print(f"Wrote {args.out}: {len(table)} {args.level} areas ({summary}). Counts from 1 to "
-          f"{snap.threshold} are shown as c.")
+          f"{snap.threshold}, and some zeros, are shown as c.")
     return 0
 
 
@@ -216,7 +216,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
         raise InputError(f"--out {out} is a file; give a folder for the tables.")
     written = write_protected_export(snap, out)
     print(f"Wrote {len(written)} files to {out}: the protected tables of snapshot {snap.id} "
-          f"(counts from 1 to {snap.threshold} as c, every other count protected).")
+          f"(counts from 1 to {snap.threshold} and some zeros as c, every other count protected).")
     return 0
 
 
@@ -379,7 +379,7 @@ def cmd_followup(args: argparse.Namespace) -> int:
                            plan_level=plan_level)
     write_csv(table, Path(args.out))
     print(f"Wrote {args.out}: {len(table)} rows, cohorts {', '.join(table['cohort'].unique())}. "
-          f"Counts from 1 to {snap.threshold} are shown as c.")
+          f"Counts from 1 to {snap.threshold}, and some zeros, are shown as c.")
     return 0
 
 
@@ -420,7 +420,8 @@ def cmd_qsu10(args: argparse.Namespace) -> int:
     table = qsu10_table(snap, quarter)
     write_csv(table, Path(args.out))
     print(f"Wrote {args.out}: QSU10-shaped service users by IDACI decile, {quarter}. Counts "
-          f"from 1 to {snap.threshold} are shown as c; each figure is protected on its own.")
+          f"from 1 to {snap.threshold}, and some zeros, are shown as c; each figure is protected "
+          "on its own.")
     return 0
 
 

@@ -238,7 +238,7 @@ def refresh(
         if geo.ward_change is not None:
             ind.ward = ind.ward.merge(geo.ward_change, on="ward_code", how="left")
         step("protect")
-        protected = protect(ind.cells, config.disclosure.threshold)
+        protected = protect(ind.cells, config.disclosure.threshold, secret=key)
         step("flags")
         flags = snapshot_flags(ind, protected, config)
         step("trends")

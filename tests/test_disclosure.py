@@ -113,7 +113,7 @@ def test_true_value_range_is_sound_and_tight():
             lo, hi = true_value_range(int(v), 5)
             assert lo <= n <= hi
     assert true_value_range(0) == (0, 0)
-    assert true_value_range("c") == (1, 5)
+    assert true_value_range("c") == (0, 5)  # a quarter of zeros are hidden too
     assert true_value_range(100) == (96, 104)
     assert true_value_range(6) == (6, 10)  # reflected values come only from just above 5
     with pytest.raises(ValueError):
@@ -121,18 +121,43 @@ def test_true_value_range_is_sound_and_tight():
 
 
 def test_protect_publishes_values_and_stand_ins_but_no_count_or_key():
-    cells = pd.DataFrame({"area_code": list("abcdef"), "count": [0, 1, 5, 6, 40, 2],
+    cells = pd.DataFrame({"level": "lsoa", "area_code": list("abcdef"), "period": "2025Q1",
+                          "measure": "referrals", "count": [0, 1, 5, 6, 40, 2],
                           "key": [7, 8, 9, 10, 11, 12], "key_b": [0, 1, 2, 3, 4, 255]})
-    out = protect(cells, 5)
-    assert list(out.columns) == ["area_code", "value", "shown"]
-    assert out["shown"].tolist() == [True, False, False, True, True, False]
+    out = protect(cells, 5, secret=KEY)
+    assert list(out.columns) == ["level", "area_code", "period", "measure", "value", "shown"]
+    assert out["shown"].tolist()[1:] == [False, False, True, True, False]
     hidden = out.loc[~out["shown"], "value"]
     assert hidden.between(1, 5).all()
     # A stand-in depends only on the key, never on the hidden count.
-    again = protect(cells.assign(count=[0, 4, 2, 6, 40, 5]), 5)
+    again = protect(cells.assign(count=[0, 4, 2, 6, 40, 5]), 5, secret=KEY)
     assert (again.loc[~again["shown"], "value"].to_numpy() == hidden.to_numpy()).all()
     with pytest.raises(ValueError, match="at least 5"):
-        protect(cells, 3)
+        protect(cells, 3, secret=KEY)
+
+
+def test_a_quarter_of_empty_cells_are_hidden_alike_in_every_release():
+    """Red team: with every zero shown, ``c`` meant exactly 1..5 and a hidden total of at most 5
+    over five hidden parts pinned each at 1 (680 of 15,204 hidden demo cells pinned)."""
+    n = 8000
+    cells = pd.DataFrame({"level": "lsoa", "area_code": [f"E{i:08d}" for i in range(n)],
+                          "period": "2025Q1", "measure": "referrals_self", "count": 0,
+                          "key": 0, "key_b": 0})
+    out = protect(cells, 5, secret=KEY)
+    hidden = ~out["shown"]
+    assert abs(hidden.mean() - 0.25) < 0.02
+    # A hidden zero's stand-in is drawn like any hidden cell's, from 1..5 evenly.
+    standins = out.loc[hidden, "value"]
+    assert standins.between(1, 5).all()
+    assert np.bincount(standins, minlength=6)[1:].min() > 0.15 * hidden.sum()
+    # Decided by the cell's identity and the secret: the same in a later release, with other
+    # cells around it, and unknowable without the secret.
+    again = protect(pd.concat([cells.iloc[::-1], cells.assign(period="2025Q2")]), 5, secret=KEY)
+    again = again[again["period"] == "2025Q1"].sort_index()
+    assert (again["shown"].to_numpy() == out["shown"].to_numpy()).all()
+    other = protect(cells, 5, secret="ponmlkjihgfedcba")
+    assert (other["shown"] != out["shown"]).mean() > 0.25
+    assert out.loc[out["shown"], "value"].eq(0).all()
 
 
 def _tiny(end: str, n: int = 400):
@@ -169,15 +194,17 @@ def _tiny(end: str, n: int = 400):
     fa, fb = record_keys(eng["family_id"], KEY)
     ind = build_indicators(lsoa, wards, ref.assign(key=a, key_b=b), eng.assign(key=fa, key_b=fb),
                            start=dt.date(2024, 1, 1), end=dt.date.fromisoformat(end))
-    return ind, protect(ind.cells, 5)
+    return ind, protect(ind.cells, 5, secret=KEY)
 
 
 def test_same_records_same_published_value_in_every_table_and_release():
     ind, pub = _tiny("2025-06-30")
     idx = ["period", "measure"]
-    w1 = pub[pub["area_code"] == "E05000001"].set_index(idx)["value"]
-    a = pub[pub["area_code"] == "E01000001"].set_index(idx)["value"]
-    assert (w1 == a.reindex(w1.index)).all()  # ward W1 = its only LSOA, noise included
+    full = pub.assign(count=ind.cells["count"].to_numpy())
+    full = full[full["count"] > 0]  # an empty cell has no records: it is hidden by its identity
+    w1 = full[full["area_code"] == "E05000001"].set_index(idx)["value"]
+    a = full[full["area_code"] == "E01000001"].set_index(idx)["value"]
+    assert len(w1) > 20 and (w1 == a.reindex(w1.index)).all()  # W1 = its only LSOA, noise too
     counts = ind.cells.set_index(["area_code", *idx])["count"]
     assert (counts.loc["E05000001"] > 5).any()
     # A later release publishes the earlier quarters unchanged.
@@ -195,7 +222,7 @@ def test_utility_authority_totals_within_the_noise_and_strong_flags_unchanged(de
 
     raw = demo_snapshot.raw_cells()
     merged = demo_snapshot.protected.merge(raw, on=["level", "area_code", "period", "measure"])
-    auth = merged[merged["level"] == "authority"]
+    auth = merged[(merged["level"] == "authority") & merged["shown"]]
     assert (auth["value"] - auth["count"]).abs().max() <= MAX_NOISE
     shown = merged[merged["shown"]]
     assert (shown["value"] - shown["count"]).abs().max() <= MAX_NOISE
@@ -214,7 +241,8 @@ def test_utility_authority_totals_within_the_noise_and_strong_flags_unchanged(de
             # Every area whose count is shown keeps the flag it has without protection.
             a = plain.set_index("area_code")["flag"]
             b = demo_snapshot.flags(level, kind).set_index("area_code")["flag"].reindex(a.index)
-            counts = pd.Series(true.to_numpy(), index=areas[f"{level}_code"]).reindex(a.index)
-            visible = (counts > 5) | (counts == 0)
+            pub = demo_snapshot.cells(level, period)
+            pub = pub[pub["measure"] == measure].set_index("area_code")["shown"]
+            visible = pub.reindex(a.index).astype(bool)
             assert visible.sum() > len(a) // 2
             assert (a[visible] == b[visible]).all(), (level, kind, a[visible][a != b])

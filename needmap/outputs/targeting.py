@@ -203,7 +203,8 @@ def qsu10_table(snapshot: Snapshot, quarter: str) -> pd.DataFrame:
     In the shape of the Best Start Family Hubs quarterly return's service users by IDACI decile
     (QSU10): deciles 1 (most deprived) to 10, ``not known`` (placed in a ward only) and the
     total. Each figure is its own protected cell, so the deciles need not add to the total
-    exactly (each is within 4 of the truth); ``c`` marks counts from 1 to the threshold.
+    exactly (each is within 4 of the truth); ``c`` marks counts from 1 to the threshold and
+    some zeros.
     """
     if quarter not in snapshot.quarters():
         raise InputError(f"Quarter {quarter!r} is not published in snapshot {snapshot.id}. "

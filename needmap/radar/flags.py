@@ -127,10 +127,10 @@ def radar_result(
     decider = copy.deepcopy(model)
     decider.warm_start = True
     decider.fit(areas, decide_counts)
-    evidence = decider.evidence(areas, decide_counts)
+    visible = np.asarray(shown, dtype=bool)
+    evidence = decider.evidence(areas, decide_counts, hidden=~visible)
     flag, key = decision.classify(evidence, kind)
     code, name = LEVEL_COLUMNS[level]
-    visible = np.asarray(shown, dtype=bool)
     published = np.asarray(fit_counts, dtype=float)
     expected = model.expected_
     observed = np.where(visible, published, np.nan)

@@ -502,11 +502,14 @@ class RadarModel:
         return (stats.count_cdf(o, expected, tau2=self.tau2_),
                 stats.count_sf(o, expected, tau2=self.tau2_))  # fmt: skip
 
-    def evidence(self, areas: pd.DataFrame, counts: pd.Series | np.ndarray) -> pd.DataFrame:
+    def evidence(self, areas: pd.DataFrame, counts: pd.Series | np.ndarray,
+                 hidden: np.ndarray | None = None) -> pd.DataFrame:
         """What the fitted limits say about ``counts`` (usually the true counts).
 
-        A count from 1 to ``threshold`` is taken as ``threshold`` for the shortfall test and as
-        1 for the excess test, so the answer is the same for every count "c" could hide.
+        A hidden count (``hidden``; by default every count from 1 to ``threshold``) is taken as
+        ``threshold`` for the shortfall test and as the smallest count "c" can hide (0 when some
+        zeros are hidden too, else 1) for the excess test, so the answer is the same for every
+        count "c" could hide.
 
         Returns
         -------
@@ -523,10 +526,15 @@ class RadarModel:
         o = o.astype(float)
         e = self.expected(table)
         threshold = self._threshold()
-        small = (o >= 1) & (o <= threshold)
+        if hidden is None:
+            small, least = (o >= 1) & (o <= threshold), 1
+        else:
+            small, least = np.asarray(hidden, dtype=bool), 0
+            if small.shape != o.shape:
+                raise ValueError(f"hidden has {small.size} values for {o.size} areas")
         low_count = np.where(small, threshold, o)
         low, _ = self.p_values(low_count, e)
-        _, high = self.p_values(np.where(small, 1, o), e)
+        _, high = self.p_values(np.where(small, least, o), e)
         group = self._group(table[self.pctile_column].to_numpy(dtype=float))
         # The mixture describes high-need areas; elsewhere the p-values alone decide.
         likely = (self.posterior(low_count, e) >= POSTERIOR_MIN) | (group != "high")

@@ -140,8 +140,8 @@ widgets.table(areas, key="my_zone_areas",
               headings={"referral_rate": "Referrals per 1,000", "reach_rate": "Engaged per 1,000",
                         "idaci_pctile": "Need (IDACI pctile)"})
 st.caption(f"Rates are per 1,000 children ({snap.children_label}) a year. Need: IDACI "
-           f"percentile in England, 100 = most deprived. Counts from 1 to {snap.threshold} are "
-           "shown as c.")
+           f"percentile in England, 100 = most deprived. Counts from 1 to {snap.threshold}, and "
+           "some zeros, are shown as c.")
 st.subheader(f"Schools ({len(schools)})")
 if len(schools):
     widgets.table(schools, key="my_zone_schools", headings={"area_code": "Area code"})

@@ -34,7 +34,7 @@ state.header(snap)
 st.title(f"{snap.authority_name}: need, referrals and reach")
 st.caption(f"Period {snap.period_start} to {snap.period_end} · deprivation {snap.vintage} · "
            f"children {snap.children_label} · snapshot {snap.id} · counts from 1 to "
-           f"{snap.threshold} shown as c")
+           f"{snap.threshold} (and some zeros) shown as c")
 outcomes.what_changed(snap)
 
 c1, c2, c3, c4 = st.columns([1, 2.4, 1.3, 1])

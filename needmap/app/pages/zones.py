@@ -118,8 +118,8 @@ if plan is not None:
     st.markdown(f"**{len(summary)} zones** · workload: {WORKLOAD_LABELS[measure]}")
     widgets.table(summary, key="zones_summary")
     st.caption(f"Against target: the zone's workload against its FTE share of the total. Counts "
-               f"from 1 to {snap.threshold} are shown as c. Off the radar and to watch: areas "
-               "flagged on engagement (marked ! and ? on the map).")
+               f"from 1 to {snap.threshold}, and some zeros, are shown as c. Off the radar and to "
+               "watch: areas flagged on engagement (marked ! and ? on the map).")
     state.download(
         "Download plan (CSV)",
         lambda: csv_text(plan_table(snap, plan.labels, level=level, measure=measure)),
