@@ -630,10 +630,15 @@ class _MapSetup(MacroElement):
                 };
                 kb.enable();
             }
-            var box = L.latLngBounds(bounds), moved = false, sized = false;
+            var box = L.latLngBounds(bounds), moved = false, sized = false, fitting = false;
             var container = map.getContainer();
             var legend = container.querySelector('.needmap-legend');
             function fit() {
+                fitting = true;
+                try { fitNow(); } finally { fitting = false; }
+            }
+            function fitNow() {
+                map.invalidateSize({pan: false});  // Leaflet caches the size it last saw
                 var size = map.getSize();
                 if (!(size.x >= 60 && size.y >= 60)) {
                     // Hidden (a closed tab) or not laid out yet: a view is needed for the layers
@@ -670,18 +675,26 @@ class _MapSetup(MacroElement):
             });
             // Only the person's own pan or zoom stops the refitting: a move made by code (a
             // late size, a re-render) must not freeze a view fitted at the wrong size.
+            // Listeners capture, so they run before Leaflet's own handlers move the map.
             function userMoved() { moved = true; }
             map.on('dragstart boxzoomstart', userMoved);
-            container.addEventListener('wheel', userMoved, {passive: true});
-            container.addEventListener('dblclick', userMoved);
+            container.addEventListener('wheel', userMoved, {passive: true, capture: true});
+            container.addEventListener('dblclick', userMoved, true);
             container.addEventListener('touchstart', function (e) {
                 if (e.touches && e.touches.length > 1) { userMoved(); }
-            }, {passive: true});
+            }, {passive: true, capture: true});
             container.addEventListener('keydown', function (e) {
                 if (e.key.indexOf('Arrow') === 0 || '+-=_'.indexOf(e.key) >= 0) { userMoved(); }
-            });
+            }, true);
             container.querySelectorAll('.leaflet-control-zoom a').forEach(function (a) {
-                a.addEventListener('click', userMoved);
+                a.addEventListener('click', userMoved, true);
+            });
+            // A move made by code after the fit (a component re-render setting its own view,
+            // Leaflet keeping the centre on a late resize) is undone: fit again.
+            map.on('moveend', function () {
+                if (!moved && !fitting && sized) {
+                    setTimeout(function () { if (!moved) { fit(); } }, 0);
+                }
             });
             if (legend) {
                 legend.addEventListener('toggle', function () { if (!moved) { fit(); } });
