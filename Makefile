@@ -31,9 +31,10 @@ browser:
 test: $(STAMP) browser
 	$(PY) -m pytest
 
-# The fast suite for development (under a minute): no browser, corpus, kill, notebook or red team.
+# The fast suite for development (about a minute on two cores): no browser, corpus, kill,
+# notebook, red team or extra processes; two workers (pytest-xdist).
 fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser" -q
+	$(PY) -m pytest -m "not slow and not browser" -q -n 2
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

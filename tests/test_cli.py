@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 
 from tests.conftest import ROOT, error_line, write_config
 from tests.conftest import cli as run
@@ -18,6 +19,7 @@ from tests.conftest import cli as run
 NEEDMAP = str(Path(sys.executable).parent / "needmap")
 
 
+@pytest.mark.slow  # several console-script processes
 def test_the_console_script_prints_one_error_line_and_help():
     proc = subprocess.run([NEEDMAP, "refresh", "--config", "/nonexistent/needmap.toml"],
                           capture_output=True, text=True, timeout=120)

@@ -76,6 +76,7 @@ def test_concurrent_refreshes_never_make_an_older_period_current(tmp_path):
             assert periods == ["2023-12-31", "2025-09-30"]
 
 
+@pytest.mark.slow  # a real refresh process waiting on the lock
 def test_a_refresh_that_finds_the_lock_taken_says_so_and_waits(tmp_path):
     from needmap.locking import LOCK_NAME
 
