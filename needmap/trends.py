@@ -80,15 +80,20 @@ def next_quarters(last: str, n: int) -> list[str]:
 
 
 def _glm(y: np.ndarray, X: np.ndarray, offset: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray, float]:
+         ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Poisson GLM coefficients, their covariance scaled by the Pearson dispersion (at least 1),
-    and that dispersion."""
+    and that dispersion; None where the fit fails (IRLS diverging on an extreme series)."""
     from statsmodels.genmod.families import Poisson
     from statsmodels.genmod.generalized_linear_model import GLM
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = GLM(y, X, family=Poisson(), offset=offset).fit()
+        try:
+            res = GLM(y, X, family=Poisson(), offset=offset).fit()
+        except (ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+            return None
+    if not (np.all(np.isfinite(res.params)) and np.all(np.isfinite(res.normalized_cov_params))):
+        return None
     # Pearson chi-square over residual degrees of freedom (what fit(scale="X2") gives, but
     # that fit fails on a series the line fits exactly).
     scale = float(res.pearson_chi2 / res.df_resid) if res.df_resid > 0 else 1.0
@@ -100,18 +105,24 @@ def seasonal_offsets(counts: np.ndarray, exposure: np.ndarray, quarters: list[st
     """Log seasonal factor of each quarter of the year (index 0 = Q1), mean 0.
 
     From a Poisson GLM of the series with a trend and quarter-of-year terms; zeros when the
-    series is shorter than eight quarters or empty.
+    series is shorter than eight quarters, empty, has a quarter of the year with no count at all
+    (its factor would run to minus infinity, as in a sparse export), or cannot be fitted. Each
+    factor is held within a factor of 3 of the mean: a season, not a collapse.
     """
     y = np.asarray(counts, dtype=float)
     k = np.array([quarter_index(q) for q in quarters])
     if len(y) < 8 or y.sum() <= 0 or (np.asarray(exposure) <= 0).any():
         return np.zeros(4)
     qoy = k % 4
+    if any(y[qoy == j].sum() <= 0 for j in range(4)):
+        return np.zeros(4)
     X = np.column_stack([np.ones(len(y)), (k - k[0]) / 4.0,
                          *[(qoy == j).astype(float) for j in (1, 2, 3)]])
-    params = _glm(y, X, np.log(exposure))[0]
-    s = np.array([0.0, *params[2:5]])
-    return s - s.mean()
+    fit = _glm(y, X, np.log(exposure))
+    if fit is None:
+        return np.zeros(4)
+    s = np.array([0.0, *fit[0][2:5]])
+    return np.clip(s - s.mean(), -np.log(3.0), np.log(3.0))
 
 
 @dataclass
@@ -164,7 +175,10 @@ class QuarterlyTrend:
         exposure = children * 0.25
         offset = np.log(exposure) + season[k % 4]
         X = np.column_stack([np.ones(len(y)), t])
-        b, cov, self.dispersion_ = _glm(y, X, offset)
+        fit = _glm(y, X, offset)
+        if fit is None:  # a series IRLS cannot fit: not judged
+            return self
+        b, cov, self.dispersion_ = fit
         se = float(np.sqrt(cov[1, 1]))
         self.rate_ratio_ = float(np.exp(b[1]))
         self.rate_ratio_ci_ = (float(np.exp(b[1] - Z95 * se)), float(np.exp(b[1] + Z95 * se)))

@@ -109,3 +109,17 @@ def test_area_trends_read_protected_values_and_mark_hidden_quarters():
     b = summary.set_index("area_code").loc["B"]
     assert b["verdict"] == TOO_FEW and b["n_hidden"] > 4
     assert set(lines["area_code"]) == {"A"} and lines["forecast"].sum() == 4
+
+
+def test_extreme_series_are_not_judged_and_never_raise():
+    """A hostile-file bench run crashed a refresh: a sparse export left a quarter of the year
+    empty, its seasonal factor ran to exp(-18.7), and a fit then raised "NaN, inf or invalid
+    value detected in weights" from statsmodels."""
+    qs = [f"{y}Q{q}" for y in (2023, 2024, 2025) for q in (1, 2, 3, 4)]
+    empty_q1 = np.array([0, 50, 50, 50] * 3, dtype=float)
+    season = seasonal_offsets(empty_q1, np.full(12, 100.0), qs)
+    assert np.all(np.abs(season) <= np.log(3.0) + 1e-9)
+    wild = np.array([1e-300] * 11 + [1e300])
+    assert seasonal_offsets(wild, np.full(12, 100.0), qs).tolist() == [0.0] * 4
+    fit = QuarterlyTrend().fit(wild, 400.0, qs)
+    assert fit.verdict_ == TOO_FEW and fit.fitted_.empty
