@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,22 @@ def cli(*args: str) -> Run:
         except SystemExit as exc:  # argparse's own usage errors
             code = int(exc.code or 0)
     return Run(code, out.getvalue(), err.getvalue())
+
+
+@contextmanager
+def demo_app(folder: Path) -> Iterator[tuple[str, object]]:
+    """The demo refreshed into ``folder`` and the app serving it: ``(url, snapshot)``."""
+    from streamlit_server import streamlit_app
+
+    from needmap.config import load_config
+    from needmap.snapshot import latest_path, load_snapshot
+
+    config = write_config(folder)
+    assert cli("refresh", "--config", config, "--quiet").returncode == 0
+    snapshot = load_snapshot(latest_path(load_config(config).snapshots_folder))
+    with streamlit_app("app.py", env={"NEEDMAP_CONFIG": str(config)},
+                       log_path=folder / "streamlit.log") as url:
+        yield url, snapshot
 
 
 def error_line(proc) -> str:

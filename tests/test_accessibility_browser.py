@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli, write_config
-from streamlit_server import CHROMIUM, chromium_browser, settle, shown_maps, streamlit_app
+from conftest import demo_app
+from streamlit_server import CHROMIUM, chromium_browser, settle, shown_maps
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
@@ -31,16 +31,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from needmap.config import load_config
-    from needmap.snapshot import latest_path, load_snapshot
-
-    tmp = tmp_path_factory.mktemp("a11y")
-    config = write_config(tmp)
-    assert cli("refresh", "--config", config, "--quiet").returncode == 0
-    snapshot = load_snapshot(latest_path(load_config(config).snapshots_folder))
-    with streamlit_app("app.py", env={"NEEDMAP_CONFIG": str(config)},
-                       log_path=tmp / "streamlit.log") as url:
-        yield url, snapshot
+    with demo_app(tmp_path_factory.mktemp("a11y")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

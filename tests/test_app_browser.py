@@ -16,14 +16,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import cli, write_config
+from conftest import demo_app
 from streamlit_server import (
     CHROMIUM,
     chromium_browser,
     is_local,
     settle,
     shown_maps,
-    streamlit_app,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,17 +39,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The app's URL, its snapshot and every URL its pages requested."""
-    from needmap.config import load_config
-    from needmap.snapshot import latest_path, load_snapshot
-
-    tmp = tmp_path_factory.mktemp("app-browser")
-    config = write_config(tmp)
-    assert cli("refresh", "--config", config, "--quiet").returncode == 0
-    snapshot = load_snapshot(latest_path(load_config(config).snapshots_folder))
-    with streamlit_app("app.py", env={"NEEDMAP_CONFIG": str(config)},
-                       log_path=tmp / "streamlit.log") as url:
-        yield url, snapshot
+    """The app's URL and its snapshot."""
+    with demo_app(tmp_path_factory.mktemp("app-browser")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

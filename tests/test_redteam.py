@@ -279,7 +279,7 @@ def test_attacker_pins_nothing_in_the_protected_tables(releases, tmp_path):
     # empty); every hidden count of 1 or more must keep at least two possible values.
     assert report.disclosed == [], (report.summary(), report.disclosed[:10])
     # Cells the solver could neither move nor prove pinned within its limits (local solving of
-    # a 19,000-unknown component): 10 of 17,671 on the demo, 0 on the sparse export. Reported by
+    # a 19,000-unknown component): 9 of 17,619 on the demo, 0 on the sparse export. Reported by
     # bench/attacker.py; a rise means the protection or the attacker changed.
     assert len(report.undecided_held) <= 0.001 * report.hidden, (
         report.summary(), sorted(report.undecided_held)[:10])

@@ -6,7 +6,8 @@ start (2022-10-01) while its end moves to the release's end, as ``needmap refres
 So the first release covers 2022Q4-2025Q2 and the second 2022Q4-2025Q3, and the two periods
 differ by exactly one quarter: the strongest differencing a second release offers. Both
 releases use one disclosure key, as an authority's successive refreshes of one output folder do
-(with a key each, every quarter would be published twice with independent noise).
+(with a key each, every quarter would be published twice with independent noise). The key is
+fixed (``RED_TEAM_KEY``) so that every run attacks the same published figures.
 
 The sparse export is a seeded 5% sample of the rows of ``data/synthetic/*.csv`` (the SYNTHETIC
 banner kept): what a small authority or a rare measure looks like, most counts 0 to 5.
@@ -44,6 +45,9 @@ RECORD_FILES = {
 RELEASE_ENDS = (dt.date(2025, 6, 30), dt.date(2025, 9, 30))
 SPARSE_FRACTION = 0.05
 SPARSE_SEED = 2025
+#: The releases' disclosure key (16 letters or digits, as ``needmap refresh`` makes them). The
+#: attacker never reads it; fixing it makes the published noise, and so the attack, repeatable.
+RED_TEAM_KEY = "RedTeamKey2026ab"
 #: The published caseload plan: `needmap zones --staff 6 --workload caseload --seed 0`.
 ZONE_STAFF = 6
 
@@ -217,10 +221,13 @@ def build_releases(folder: Path, *, dataset: str = "demo",
         text = text.replace('end = "2025-09-30"', f'end = "{end.isoformat()}"')
         path.write_text(text)
         config = load_config(path)
+        config.secrets_folder.mkdir(parents=True, exist_ok=True)
         if out:  # one authority, one disclosure key: later releases use the first's
             first = load_config(out[0].config).secrets_folder / KEY_FILE
-            config.secrets_folder.mkdir(parents=True, exist_ok=True)
             shutil.copy2(first, config.secrets_folder / KEY_FILE)
+        else:  # a fixed key, so that the attack and its figures repeat run after run
+            (config.secrets_folder / KEY_FILE).write_text(RED_TEAM_KEY + "\n")
+            (config.secrets_folder / KEY_FILE).chmod(0o600)
         snapshot = load_snapshot(refresh(config).snapshot_path)
         plan = plan_zones(snapshot, level="lsoa", measure="caseload", n_zones=ZONE_STAFF,
                           random_state=0)
