@@ -32,8 +32,8 @@ Statistics' TableBuilder, with the DfE rule as the floor:
    export that way (mostly at 1). With some zeros hidden, ``c`` means "0 to 5" to a reader,
    and it pinned none holding anyone (only empty cells proven empty). A hidden zero enters sums
    with a stand-in like any hidden cell. Above it, the published value is the count plus a
-   perturbation read from the p-table at the cell key: zero with probability 80/256, then +-1 (52/256 each), +-2 (24/256), +-3 (10/256) and +-4
-   (2/256): mean 0, standard deviation 1.45. A result that would fall to the threshold or below
+   perturbation read from the p-table at the cell key: zero with probability 80/256, then +-1
+   (52/256 each), +-2 (24/256), +-3 (10/256) and +-4 (2/256): mean 0, standard deviation 1.45. A result that would fall to the threshold or below
    is reflected back above it, so no published count is ever from 1 to ``threshold`` (this
    shifts counts within four of the threshold up by at most a little over one on average).
 4. **One protected value per cell.** The same records give the same published value in every
