@@ -23,19 +23,20 @@ Statistics' TableBuilder, with the DfE rule as the floor:
 2. **Cell keys.** A cell (a count of referrals or of distinct families for one area, period and
    measure) has the key ``sum of its records' keys mod 256``. Cells made of the same records have
    the same key, wherever and whenever they are published.
-3. **Published value.** A true count from 1 to ``threshold`` (5, the DfE rule; more if
-   configured) is shown as ``c``, and so is a quarter of the zeros: which ones is decided by a
-   keyed hash of the cell (level, area, period, measure) under the same secret, so the same empty
-   cell is hidden or shown alike in every release. If zeros were always shown, ``c`` would mean
-   "1 to 5" exactly, and a hidden total of at most 5 over five hidden parts pins each part at 1:
-   the red-team attacker pinned 680 of 15,204 hidden demo cells and 1,384 of 5,897 in a sparse
-   export that way (mostly at 1). With some zeros hidden, ``c`` means "0 to 5" to a reader,
-   and it pinned none holding anyone (only empty cells proven empty). A hidden zero enters sums
-   with a stand-in like any hidden cell. Above it, the published value is the count plus a
-   perturbation read from the p-table at the cell key: zero with probability 80/256, then +-1
-   (52/256 each), +-2 (24/256), +-3 (10/256) and +-4 (2/256): mean 0, standard deviation 1.45. A result that would fall to the threshold or below
-   is reflected back above it, so no published count is ever from 1 to ``threshold`` (this
-   shifts counts within four of the threshold up by at most a little over one on average).
+3. **Published value.** A true count from 1 to ``threshold`` (5, the DfE rule; more if configured)
+   is shown as ``c``, and so is a quarter of the zeros: which ones is decided by a keyed hash of
+   the cell (level, area, period, measure) under the same secret, so the same empty cell is hidden
+   or shown alike in every release. If zeros were always shown, ``c`` would mean "1 to 5" exactly,
+   and a hidden total of at most 5 over five hidden parts pins each part at 1: the red-team
+   attacker pinned 680 of 15,204 hidden demo cells and 1,384 of 5,897 in a sparse export that way
+   (mostly at 1). With some zeros hidden, ``c`` means "0 to 5" to a reader, and it pinned none
+   holding anyone (only empty cells proven empty). A hidden zero enters sums with a stand-in like
+   any hidden cell. Above it, the published value is the count plus a perturbation read from the
+   p-table at the cell key: zero with probability 80/256, then +-1 (52/256 each), +-2 (24/256), +-3
+   (10/256) and +-4 (2/256): mean 0, standard deviation 1.45. A result that would fall to the
+   threshold or below is reflected back above it, so no published count is ever from 1 to
+   ``threshold`` (this shifts counts within four of the threshold up by at most a little over one
+   on average).
 4. **One protected value per cell.** The same records give the same published value in every
    table, page and release, so two releases, two overlapping tables or two outputs agree and their
    difference tells nothing the cell does not. Differences between *different* cells carry the
