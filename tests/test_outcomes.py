@@ -218,3 +218,26 @@ def test_pages_show_trajectories_changes_and_services(demo, snap, monkeypatch):
     assert "of early help's families live in the most deprived" in text
     at = AppTest.from_file(str(pages / "off_radar.py"), default_timeout=120).run()
     assert not at.exception and any("What changed" in i.value for i in at.info)
+
+
+def test_services_tables_write_counts_with_thousands_separators(snap):
+    """The Overview's services panel showed "6406" families beside "79%" (seen in a screenshot)."""
+    from needmap.app.outcomes import (
+        FOLLOWUP_HEADINGS,
+        FOLLOWUP_KINDS,
+        TARGETING_HEADINGS,
+        TARGETING_KINDS,
+    )
+    from needmap.app.widgets import readable
+    from needmap.outputs.followup import cohort_periods, followup_table
+    from needmap.outputs.targeting import targeting_table
+
+    table = targeting_table(snap)
+    shown = readable(table[[c for c in TARGETING_HEADINGS if c in table.columns]],
+                     headings=TARGETING_HEADINGS, kinds=TARGETING_KINDS)
+    assert shown["Families"].str.fullmatch(r"\d{1,3}(,\d{3})+|\d{1,3}|c").all(), shown
+    assert (table["families"].astype(float) >= 1000).any()
+    cohort = cohort_periods(snap, "year")[-1]
+    follow = followup_table(snap, "authority", periods=[cohort])[list(FOLLOWUP_HEADINGS)]
+    shown = readable(follow, headings=FOLLOWUP_HEADINGS, kinds=FOLLOWUP_KINDS)
+    assert shown["Families engaged"].str.contains(",").any(), shown

@@ -124,8 +124,9 @@ TARGETING_HEADINGS = {
     "change_lower": "Change: 95% interval from", "change_upper": "Change: 95% interval to",
     "trend": "Trend",
 }
-TARGETING_KINDS = {"share_top_deciles": "share", "children_share_top_deciles": "share",
-                   "concentration_index": "index", "ci_lower": "index", "ci_upper": "index",
+TARGETING_KINDS = {"families": "count", "share_top_deciles": "share",
+                   "children_share_top_deciles": "share", "concentration_index": "index",
+                   "ci_lower": "index", "ci_upper": "index",
                    "change_a_year": "index", "change_lower": "index", "change_upper": "index"}
 FOLLOWUP_HEADINGS = {
     "service": "Service", "cohort": "Engaged in", "families": "Families engaged",
@@ -133,7 +134,8 @@ FOLLOWUP_HEADINGS = {
     "rereferred_share": "Share referred again", "stepped_up_share": "Share stepped up",
     "no_further_referral_share": "Share with no further referral",
 }
-FOLLOWUP_KINDS = {"rereferred_share": "share", "stepped_up_share": "share",
+FOLLOWUP_KINDS = {"families": "count", "rereferred": "count", "stepped_up": "count",
+                  "rereferred_share": "share", "stepped_up_share": "share",
                   "no_further_referral_share": "share"}
 
 
