@@ -19,7 +19,6 @@ are compared with the truth:
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import tempfile
@@ -27,17 +26,16 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-Z95 = 1.959964
 
 
 def wilson(k: float, n: float) -> tuple[float, float]:
-    p = k / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    return centre - half, centre + half
+    """The Wilson score 95% interval of a share k / n (scipy's binomial test)."""
+    ci = stats.binomtest(round(k), round(n)).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def config_for(folder: Path, tmp: Path, name: str) -> Path:

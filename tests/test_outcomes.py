@@ -7,10 +7,9 @@ The planted truths are in ``data/synthetic/planted_truth.csv`` (``needmap.synthe
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import pytest
+from scipy import stats
 from streamlit.testing.v1 import AppTest
 
 from needmap.config import load_config
@@ -19,15 +18,12 @@ from needmap.synthetic import read_truth
 from tests.conftest import ROOT, cli, error_line, write_config
 
 TRUTH = read_truth(ROOT / "data" / "synthetic" / "planted_truth.csv")
-Z95 = 1.959964
 
 
 def wilson(k: float, n: float) -> tuple[float, float]:
-    """The Wilson score 95% interval of a share k / n."""
-    p = k / n
-    centre = (p + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    return centre - half, centre + half
+    """The Wilson score 95% interval of a share k / n (scipy's binomial test)."""
+    ci = stats.binomtest(round(k), round(n)).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 #: A fixed disclosure key, so the protected values (and every figure below) are the same in

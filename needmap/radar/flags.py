@@ -83,8 +83,8 @@ def radar_flags(
         The published counts, aligned with ``areas`` (a stand-in where "c"): everything fitted
         comes from these.
     decide_counts : pandas.Series
-        The true counts: each area's class is decided on them (a count from 1 to ``threshold``
-        as ``threshold`` for a shortfall and as 1 for an excess).
+        The true counts: each area's class is decided on them (a hidden count as
+        ``threshold`` for a shortfall and as 0 for an excess).
     shown : pandas.Series of bool
         False where the published table shows "c".
 

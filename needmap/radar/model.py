@@ -40,8 +40,9 @@ order :meth:`RadarModel.fit` runs it (``needmap.radar``'s docstring says why thi
    where a hidden count counts as ``threshold`` for a shortfall and as 1 for an excess.
 
 :meth:`RadarModel.evidence` then tests any counts (the true ones, at refresh time) against those
-fitted limits, with the same rule for counts from 1 to ``threshold``, so the class of an area
-says nothing about a hidden count that "c" does not already say.
+fitted limits, every hidden count taken as ``threshold`` for a shortfall and as 0 for an excess
+(``c`` can hide 0 too), so the class of an area says nothing about a hidden count that "c" does
+not already say.
 
 The regression is solved here by Newton's method rather than scikit-learn's
 ``PoissonRegressor``: EM refits it dozens of times, and on 141 areas shaped like Oldham's the
