@@ -271,8 +271,8 @@ def identity_keys(cells: pd.DataFrame, secret: str) -> tuple[np.ndarray, np.ndar
     """Two keys (0..255) per cell from what it is (``IDENTITY``) under the secret.
 
     Empty cells have no records to take keys from. Each part is hashed once per distinct value
-    (keyed SipHash, as record keys) and the parts are mixed with splitmix64's finaliser, so a
-    million cells cost a few hundred distinct hashes.
+    (keyed SipHash, as record keys: areas, periods and measures, not cells) and the parts are
+    mixed with splitmix64's finaliser.
     """
     acc = np.zeros(len(cells), dtype=np.uint64)
     with np.errstate(over="ignore"):

@@ -162,11 +162,8 @@ class Tables:
 
     @classmethod
     def of(cls, snapshot) -> Tables:
-        """The shapes of 8ec0542's snapshot, from a snapshot of that time or, since the
-        snapshot holds true counts as cells (``raw_cells``), rebuilt from those cells."""
-        if not hasattr(snapshot, "raw_cells"):
-            return cls(**{name: pd.DataFrame(getattr(snapshot, name)).drop(
-                columns="geometry", errors="ignore") for name in cls.__dataclass_fields__})
+        """The shapes of 8ec0542's snapshot, rebuilt from the true counts a snapshot now
+        holds as cells (``raw_cells``)."""
         raw = snapshot.raw_cells()
         raw = raw[raw["measure"].astype(str).isin(COUNT_COLUMNS)]
         raw = raw.assign(**{c: raw[c].astype(str) for c in ("level", "area_code", "period",
