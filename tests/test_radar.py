@@ -25,7 +25,7 @@ PLAIN = RadarSettings(robust=False, overdispersion="none")
 
 @pytest.fixture(scope="module")
 def oldham():
-    """Oldham's 141 LSOAs with need, children and geometry (no counts)."""
+    """Oldham's LSOAs (142 on 2021 boundaries) with need, children and geometry (no counts)."""
     geo = load_geography(load_config(ROOT / "needmap.toml"))
     lsoa = geo.lsoa.merge(geo.deprivation, on="lsoa_code")
     return lsoa.merge(geo.lookup[["lsoa_code", "ward_code"]], on="lsoa_code")
@@ -314,6 +314,24 @@ def test_a_hidden_count_gets_the_same_row_whatever_it_is(oldham):
         pd.testing.assert_series_equal(row, rows[0])
     assert rows[0]["flag"] == radar.FLAG_OFF_RADAR
     assert "fewer than 6 families, at least" in rows[0]["reason"]
+
+
+def test_published_p_values_take_a_hidden_count_at_the_ends_of_what_c_hides(oldham):
+    """"c" hides 0 to 5 (some zeros are hidden): a hidden count is 5 for a shortfall and 0 for an
+    excess, in the fit's limits as in :meth:`RadarModel.evidence` (the excess used to take 1)."""
+    counts, _, _ = draw(oldham, 21)
+    shown = ~counts.between(1, 5)
+    shown.iloc[:3] = False
+    model = RadarModel().fit(oldham, counts.where(shown, 3).astype(float), shown=shown)
+    low, high = model.published_p_values(counts.where(shown, 3), shown)
+    hidden = ~shown.to_numpy()
+    e = model.expected_[hidden]
+    np.testing.assert_allclose(low[hidden], stats.count_cdf(5, e, tau2=model.tau2_))
+    np.testing.assert_array_equal(high[hidden], 1.0)
+    evidence = model.evidence(oldham, counts, hidden=hidden)
+    _, high_true = model.p_values(np.zeros(hidden.sum()), e)
+    np.testing.assert_array_equal(high_true, 1.0)
+    assert not evidence["high_watch"].to_numpy()[hidden].any()
 
 
 def _whole_numbers(text: str) -> list[int]:

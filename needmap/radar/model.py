@@ -37,7 +37,8 @@ order :meth:`RadarModel.fit` runs it (``needmap.radar``'s docstring says why thi
    rose from 0.88 to 1.00 at the same recall). The strong-evidence limit is the same at
    ``strong_fdr``; the soft edge is its own family at ``strong_fdr``; the excess limit is the
    cut-off at ``fdr`` over every judgeable area. They are computed from the published counts,
-   where a hidden count counts as ``threshold`` for a shortfall and as 1 for an excess.
+   where a hidden count counts as ``threshold`` for a shortfall and as 0 for an excess (the
+   ends of what ``c`` can hide, since some zeros are hidden too).
 
 :meth:`RadarModel.evidence` then tests any counts (the true ones, at refresh time) against those
 fitted limits, every hidden count taken as ``threshold`` for a shortfall and as 0 for an excess
@@ -380,7 +381,7 @@ class RadarModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         threshold = self._threshold()
         low_count = np.where(shown, counts, threshold)
-        high_count = np.where(shown, counts, 1)
+        high_count = np.where(shown, counts, 0)
         return (stats.count_cdf(low_count, expected, tau2=self.tau2_),
                 stats.count_sf(high_count, expected, tau2=self.tau2_))  # fmt: skip
 
@@ -389,7 +390,8 @@ class RadarModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Shortfall and excess p-values of the fitted areas' published counts.
 
-        A hidden count counts as ``threshold`` for the shortfall and as 1 for the excess.
+        A hidden count counts as ``threshold`` for the shortfall and as 0 for the excess (``c``
+        hides counts from 0 to ``threshold``), as :meth:`evidence` takes it.
         """
         self._check_fitted()
         return self._published_p(np.asarray(counts, dtype=float), np.asarray(shown, dtype=bool),
