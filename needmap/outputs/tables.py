@@ -179,16 +179,15 @@ def quarterly_table(snapshot: Snapshot, level: str, code: str) -> pd.DataFrame:
         areas = snapshot.areas(level)
         children = float(areas.loc[areas[f"{level}_code"].astype(str) == code,
                                    "children"].iloc[0])
-    data = pd.DataFrame({"quarter": quarters, "children": children})
-    hidden = pd.DataFrame(index=data.index)
-    for m in value.columns:
-        h = ~shown[m].to_numpy(dtype=bool)
-        data[m] = np.where(h, np.nan, value[m].to_numpy(dtype=float))
-        hidden[m] = h
+    masks = {m: ~shown[m].to_numpy(dtype=bool) for m in value.columns}
+    data = pd.DataFrame({"quarter": quarters, "children": children,
+                         **{m: np.where(h, np.nan, value[m].to_numpy(dtype=float))
+                            for m, h in masks.items()}})  # fmt: skip
+    hidden = pd.DataFrame(masks, index=data.index)
     _derive(data, hidden, 0.25)
-    for col in hidden.columns:
-        data[f"hidden_{col}"] = hidden[col].to_numpy()
-    return data
+    flags = pd.DataFrame({f"hidden_{col}": hidden[col].to_numpy() for col in hidden.columns},
+                         index=data.index)
+    return pd.concat([data, flags], axis=1)
 
 
 CHANGE_MEASURES = ("referral_rate", "reach_rate", "referrals", "families_engaged")
