@@ -491,3 +491,30 @@ def test_stats_posterior_limit_matches_posterior():
         limit = stats.posterior_limit(e, tau2=tau2, share=0.2, reach=0.5)
         post = stats.mixture_posterior(limit * e, e, tau2=tau2, share=0.2, reach=0.5)
         np.testing.assert_allclose(post[limit > 0], 0.5)
+
+
+@pytest.mark.slow
+def test_certainty_words_match_the_bench():
+    """The shares that :data:`reasons.CERTAINTY` quotes hold on a smaller run of the bench grid
+    (10 seeds of every cell with spread between areas), within what 10 seeds can tell apart."""
+    import importlib.util
+    import sys
+
+    from needmap.radar import reasons
+
+    spec = importlib.util.spec_from_file_location("radar_bench",
+                                                  ROOT / "bench" / "radar_accuracy.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["radar_bench"] = bench  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    cells = [c for c in bench.grid() if c.cv > 0 and c.planted]
+    results = bench.run_grid(cells, range(1, 11), 1,
+                             (str(ROOT / "needmap.toml"), RadarSettings(), ["lsoa"], False))
+    events = pd.DataFrame([e for c in cells for e in results[c]["lsoa"][1]],
+                          columns=["evidence", "planted"])
+    share = events.groupby("evidence")["planted"].mean()
+    assert share["strong"] >= 0.88  # "about 19 in 20 ... (9 in 10 where areas vary most)"
+    assert 0.45 <= share["moderate"] <= 0.75  # "about 6 in 10" (0.63 over 20 seeds)
+    assert 0.25 <= share["weak_shortfall"] <= 0.6  # "about 4 in 10" (0.39 over 20 seeds)
+    assert "19 in 20" in reasons.CERTAINTY["strong"]
+    assert "6 in 10" in reasons.CERTAINTY["moderate"]

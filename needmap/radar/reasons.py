@@ -35,16 +35,17 @@ _KIND_WORDS = {
 
 #: Evidence key -> how sure ({what}: the kind's meaning). The figures are the bench's share of
 #: areas on each kind of evidence that were truly planted, pooled over its grid with area-level
-#: variation (CV 0.2 and 0.35, planted reach 20-60%, 20 seeds, Oldham's 141 LSOAs): strong 0.88
-#: (0.92 at CV 0.2, 0.83 at 0.35), moderate 0.55, weak shortfall 0.40; on the soft edge, where
-#: nothing was planted, 29 strong-evidence flags came up in 240 runs.
+#: variation (CV 0.2 and 0.35, planted reach 20-60%, 20 seeds, Oldham's 142 LSOAs; run of
+#: 2026-11-30): strong 0.95 (0.97 at CV 0.2, 0.91 at 0.35; 956 areas), moderate 0.63 (0.72,
+#: 0.60; 531), weak shortfall 0.39 (269); on the soft edge, where nothing was planted, 9
+#: strong-evidence flags came up in 240 runs (13 in 340 counting the runs without spread).
 CERTAINTY = {
-    "strong": "Strong evidence: in tests, about 9 in 10 areas flagged like this were {what} "
-    "(8 in 10 where areas vary most).",
-    "moderate": "Moderate evidence: in tests, about half the areas flagged like this were "
+    "strong": "Strong evidence: in tests, about 19 in 20 areas flagged like this were {what} "
+    "(9 in 10 where areas vary most).",
+    "moderate": "Moderate evidence: in tests, about 6 in 10 areas flagged like this were "
     "{what}; look closer before acting.",
     "edge_strong": "Strong evidence, but need is just outside the high-need bands: in tests "
-    "with nothing planted there, a flag like this came up by chance about once in 8 runs; "
+    "with nothing planted there, a flag like this came up by chance about once in 25 runs; "
     "check it.",
     "edge_moderate": "Weak evidence, and need is just outside the high-need bands: on watch, "
     "not flagged.",
