@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from needmap import __version__
 from needmap.changes import changes_between
@@ -239,10 +240,14 @@ def refresh(
             ind.ward = ind.ward.merge(geo.ward_change, on="ward_code", how="left")
         step("protect")
         protected = protect(ind.cells, config.disclosure.threshold, secret=key)
-        step("flags")
-        flags = snapshot_flags(ind, protected, config)
-        step("trends")
-        trends, trend_lines = snapshot_trends(ind, protected, flags)
+        # One BLAS thread: the fits are hundreds of small matrix products, where a second thread
+        # gains little and, on a busy machine, costs much (bench/refresh.py, England: flags 66 s
+        # with OpenBLAS's default threads against 18 s with one, the machine's load average 4).
+        with threadpool_limits(limits=1, user_api="blas"):
+            step("flags")
+            flags = snapshot_flags(ind, protected, config)
+            step("trends")
+            trends, trend_lines = snapshot_trends(ind, protected, flags)
         previous = _previous_snapshot(config)
         changes = (None if previous is None else changes_between(
             previous.flags_table, flags, previous.trends_table, trends,

@@ -90,3 +90,28 @@ def test_abandoned_temporary_folder_is_cleaned_up(demo_config_path):
     refresh(config, force=True)
     assert not junk.exists()  # its process is gone
     assert live.exists()  # a refresh still running (this process) is left alone
+
+
+def test_flags_and_trends_are_fitted_on_one_blas_thread(demo_config_path, monkeypatch):
+    """Hundreds of small fits: extra BLAS threads gain little and, on a busy machine, cost
+    several times the time (bench/refresh.py). The limit holds inside and is lifted after."""
+    from threadpoolctl import threadpool_info
+
+    import needmap.refresh as refresh_module
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen: dict[str, set[int]] = {}
+    for name in ("snapshot_flags", "snapshot_trends"):
+        original = getattr(refresh_module, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            seen[_name] = blas_threads()
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(refresh_module, name, spy)
+    before = blas_threads()
+    refresh(load_config(demo_config_path))
+    assert seen == {"snapshot_flags": {1}, "snapshot_trends": {1}}
+    assert blas_threads() == before

@@ -309,14 +309,16 @@ class RadarModel:
                 w, share = self.responsibility_.copy(), max(self.share_, 1e-4)
                 reach = self.reach_ if np.isfinite(self.reach_) else reach
 
+        hidden_at = np.flatnonzero(~shown)
+
         def loglik(mean: np.ndarray, t2: float) -> np.ndarray:
-            whole = stats.count_logpmf(np.floor(y), mean, tau2=t2)
-            if shown.all():
-                return whole
-            with np.errstate(divide="ignore"):
-                hidden = np.log(stats.count_cdf(threshold, mean, tau2=t2)
-                                - stats.count_cdf(0, mean, tau2=t2))  # fmt: skip
-            return np.where(shown, whole, hidden)
+            out = stats.count_logpmf(np.floor(y), mean, tau2=t2)
+            if hidden_at.size:
+                m = mean[hidden_at]
+                with np.errstate(divide="ignore"):
+                    out[hidden_at] = np.log(stats.count_cdf(threshold, m, tau2=t2)
+                                            - stats.count_cdf(0, m, tau2=t2))  # fmt: skip
+            return out
 
         self.n_iter_ = 0
         for _ in range(_MAX_ITERATIONS):
@@ -569,26 +571,33 @@ def _poisson_newton(
     ridge (so a column with no weight keeps its start value), halving a step that would lower it.
     """
     keep = (weights > 0) & (exposure > 0)
-    d, y, x, w = design[keep], y[keep], exposure[keep], weights[keep]
+    if keep.all():  # most calls: no copies
+        d, y, x, w = design, y, exposure, weights
+    else:
+        d, y, x, w = design[keep], y[keep], exposure[keep], weights[keep]
     ridge = 1e-9 * max(1.0, float((w * x).sum()))
+    wy = w * y
     coef = start.copy()
 
-    def objective(c: np.ndarray) -> float:
+    def objective(c: np.ndarray) -> tuple[float, np.ndarray]:
         eta = d @ c
-        return float((w * (y * eta - x * np.exp(eta))).sum() - 0.5 * ridge * (c - start) @ (
-            c - start))
+        mu = x * np.exp(eta)
+        diff = c - start
+        return float(wy @ eta - w @ mu - 0.5 * ridge * diff @ diff), mu
 
-    current = objective(coef)
+    current, mu = objective(coef)
     for _ in range(100):
-        mu = x * np.exp(d @ coef)
-        grad = d.T @ (w * (y - mu)) - ridge * (coef - start)
-        hess = (d * (w * mu)[:, None]).T @ d + ridge * np.eye(d.shape[1])
+        wmu = w * mu
+        grad = d.T @ (wy - wmu) - ridge * (coef - start)
+        hess = (d.T * wmu) @ d + ridge * np.eye(d.shape[1])
         step = np.linalg.solve(hess, grad)
         t = 1.0
-        while objective(coef + t * step) < current - 1e-12 * abs(current) and t > 1e-8:
+        trial, trial_mu = objective(coef + step)
+        while trial < current - 1e-12 * abs(current) and t > 1e-8:
             t /= 2.0
+            trial, trial_mu = objective(coef + t * step)
         coef = coef + t * step
-        current = objective(coef)
+        current, mu = trial, trial_mu
         if np.max(np.abs(t * step)) < 1e-10:
             break
     return coef
