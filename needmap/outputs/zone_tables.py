@@ -26,6 +26,7 @@ from needmap.outputs.attribution import map_attribution
 from needmap.outputs.formats import HEADINGS
 from needmap.outputs.maps.builders import Mark, categorical
 from needmap.outputs.maps.geometry import display_points
+from needmap.outputs.maps.placement import label_points, opening_scale
 from needmap.outputs.profile import area_schools
 from needmap.snapshot import Snapshot
 from needmap.sources.geocode import normalise_postcode
@@ -306,7 +307,6 @@ def zone_marks(
     labels: pd.DataFrame,
     *,
     level: str,
-    display: gpd.GeoDataFrame,
     flags: pd.DataFrame | None = None,
     bases: pd.DataFrame | None = None,
     zone: int | None = None,
@@ -315,34 +315,49 @@ def zone_marks(
     """Marks for a zone map and the legend lines that explain them.
 
     ``!`` on areas off the radar and ``?`` on areas to watch (the zone's list), a dark circle
-    with the zone number on each worker's base, and with ``numbers`` each zone's number at its
-    middle. ``zone`` keeps one zone's marks only (My zone).
+    with the zone number on each worker's base, and with ``numbers`` each zone's number inside
+    it, clear of the other marks at the scale the whole-authority map opens at
+    (:mod:`needmap.outputs.maps.placement`). ``zone`` keeps one zone's marks only (My zone).
+    Points are found in EPSG:27700 and drawn in EPSG:4326.
     """
     code = f"{level}_code"
     zone_of = labels.set_index(labels["area_code"].astype(str))["zone"].astype(int)
     keep = set(zone_of.index if zone is None else zone_of.index[zone_of == int(zone)])
-    shapes = display[display[code].astype(str).isin(keep)]
+    areas = snapshot.areas(level)
+    shapes = areas[areas[code].astype(str).isin(keep)]
     spot = dict(zip(shapes[code].astype(str), shapes.geometry.representative_point(),
                     strict=True))
-    marks: list[Mark] = []
+    flagged: list[tuple[str, str, str]] = []  # area code, text, title
     legend: list[tuple[str, str, str]] = []
-    if numbers:
-        for z, part in shapes.groupby(shapes[code].astype(str).map(zone_of)):
-            p = part.geometry.union_all().representative_point()
-            marks.append(Mark(p.y, p.x, str(z), "zone", f"Zone {z}"))
-        legend.append(("zone", "3", "zone number"))
     if flags is not None:
         names = dict(zip(flags["area_code"].astype(str), flags["flag"].fillna("").astype(str),
                          strict=True))
         strong = [c for c in spot if flag_words.strongest(names.get(c, ""))]
         watch = [c for c in spot if flag_words.listed(names.get(c, "")) and c not in strong]
         for codes, text, word in ((strong, "!", "off the radar"), (watch, "?", "to watch")):
-            for c in codes:
-                marks.append(Mark(spot[c].y, spot[c].x, text, "flag", f"{names[c]}: {c}"))
+            flagged += [(c, text, f"{names[c]}: {c}") for c in codes]
             if codes:
                 legend.append(("flag", text, word))
+    mine = None
     if bases is not None and len(bases):
         mine = bases if zone is None else bases[bases["zone"] == int(zone)]
+    marks: list[Mark] = []
+    if numbers:
+        parts = shapes.geometry.groupby(shapes[code].astype(str).map(zone_of).to_numpy())
+        outlines = gpd.GeoSeries(parts.agg(lambda g: g.union_all()), crs=areas.crs)
+        taken = [spot[c] for c, _, _ in flagged]
+        if mine is not None:
+            taken += list(gpd.points_from_xy(mine["easting"], mine["northing"]))
+        where = label_points(outlines, gpd.GeoSeries(taken, crs=areas.crs),
+                             metres_per_px=opening_scale(areas.total_bounds))
+        shown = display_points([(p.x, p.y) for p in where])
+        for z, (lat, lon) in zip(where.index, shown, strict=True):
+            marks.append(Mark(lat, lon, str(z), "zone", f"Zone {z}"))
+        legend.insert(0, ("zone", "3", "zone number"))
+    shown = display_points([(spot[c].x, spot[c].y) for c, _, _ in flagged])
+    for (_, text, title), (lat, lon) in zip(flagged, shown, strict=True):
+        marks.append(Mark(lat, lon, text, "flag", title))
+    if mine is not None:
         points = display_points(list(zip(mine["easting"], mine["northing"], strict=True)))
         for (lat, lon), r in zip(points, mine.itertuples(index=False), strict=True):
             marks.append(Mark(lat, lon, str(r.zone), "base", f"Base of {r.name}"))
@@ -376,8 +391,8 @@ def zone_map(
     lock_set = {str(c) for c in locked}
     frame["Locked"] = ["yes" if c in lock_set else "no" for c in frame[code].astype(str)]
     colours = {zone_name(z, workers): zone_colour(z) for z in sorted(set(zones))}
-    marks, mark_legend = zone_marks(snapshot, labels, level=level, display=display, flags=flags,
-                                    bases=bases, numbers=True)
+    marks, mark_legend = zone_marks(snapshot, labels, level=level, flags=flags, bases=bases,
+                                    numbers=True)
     return categorical(
         frame, code_column=code, name_column=name, category_column="zone_name",
         colours=colours, title="Zone", attribution=map_attribution(snapshot), outline=outline,

@@ -104,8 +104,8 @@ with left:
     measure = st.radio("Map", list(MAP_MEASURES), horizontal=True, key="my_zone_measure",
                        format_func=MAP_MEASURES.get)
     display = state.display_layer(snap.id, level)
-    marks, mark_legend = zone_marks(snap, plan.areas, level=level, display=display, flags=flags,
-                                    bases=bases, zone=zone)
+    marks, mark_legend = zone_marks(snap, plan.areas, level=level, flags=flags, bases=bases,
+                                    zone=zone)
     try:
         fmap = measure_map(snap, level=level, measure=measure, display=display,
                            areas=areas["area_code"].astype(str).tolist(), need_fifths=True,
