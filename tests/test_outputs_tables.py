@@ -114,3 +114,33 @@ def test_flags_csv_writes_whole_children_and_percentiles(demo_snapshot):
     rows = pd.read_csv(__import__("io").StringIO(text), dtype=str)
     assert not rows["children"].dropna().str.contains(r"\.").any()
     assert not rows["need_pctile"].dropna().str.contains(r"\.").any()
+
+
+def test_flag_words_describe_the_method_the_snapshot_used(demo_snapshot):
+    """The page's words come from the radar settings stored with the snapshot: the false
+    discovery rate and the watch funnel, never the fixed 99.8% limit or the cold-spot route
+    that an earlier radar used."""
+    import dataclasses
+
+    from needmap.outputs import flags as flag_words
+
+    words = flag_words.descriptions(demo_snapshot, "engagement")
+    assert "about 8 in 10 areas flagged are real" in words["off the radar"]
+    assert "false discovery rate of 20%" in words["off the radar"]
+    assert "95% funnel" in words["watch"]
+    text = " ".join([*words.values(), *flag_words.limit_levels(demo_snapshot),
+                     flag_words.method_words(demo_snapshot)])
+    assert "99.8" not in text and "cold spot" not in text and "hot spot" not in text
+    assert "smooth curve" in flag_words.method_words(demo_snapshot)
+
+    radar = {**demo_snapshot.manifest["radar"], "fdr": 0.1, "watch_level": 0.9,
+             "method": "indirect"}
+    other = dataclasses.replace(demo_snapshot, manifest={**demo_snapshot.manifest,
+                                                         "radar": radar})
+    words = flag_words.descriptions(other, "referrals")
+    assert "about 9 in 10 areas flagged are real" in words["hidden need"]
+    assert "false discovery rate of 10%" in words["front-door pressure"]
+    assert "90% funnel" in words["watch"]
+    assert flag_words.limit_levels(other) == ("flag limit (false discovery rate 10%)",
+                                              "90% funnel")
+    assert "each need band" in flag_words.method_words(other)

@@ -9,11 +9,13 @@ settings stored in the snapshot (how many need bands, how many count as high), n
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
+from needmap.config import RadarSettings
 from needmap.snapshot import Snapshot
 
 
@@ -108,29 +110,54 @@ def high_need_words(snapshot: Snapshot) -> str:
     return f"{snapshot.authority_name}'s {_COUNT_WORDS.get(high, f'{high} most deprived')} {noun}"
 
 
+def _radar(snapshot: Snapshot) -> dict:
+    """The radar settings the snapshot was made with, defaults where the manifest is silent."""
+    return {**dataclasses.asdict(RadarSettings()), **(snapshot.manifest.get("radar") or {})}
+
+
+def in_ten(share: float) -> str:
+    """A share as "N in 10" (0.8 -> "8 in 10"), the way a lead would repeat it."""
+    return f"{max(1, min(10, round(float(share) * 10)))} in 10"
+
+
+def method_words(snapshot: Snapshot) -> str:
+    """How expected counts follow need, in one clause, for the method the snapshot used."""
+    radar = _radar(snapshot)
+    measure = "IDACI" if radar["need"] == "idaci" else "IMD"
+    if radar["method"] == "indirect":
+        return ("the whole authority's rate in each need band, applied to the area's children")
+    return (f"a smooth curve of the authority's rate against need (the {measure} score), "
+            "applied to the area's children")
+
+
 def descriptions(snapshot: Snapshot, kind: str) -> dict[str, str]:
-    """Class -> one plain sentence, for the classes the radar makes today."""
-    strong, weak = limit_levels(snapshot)
+    """Class -> one plain sentence, for the classes the radar makes today.
+
+    The words follow the settings stored with the snapshot (``[radar] fdr``, ``watch_level``,
+    the high-need bands), so they describe the method that made the flags.
+    """
+    radar = _radar(snapshot)
+    fdr, watch = float(radar["fdr"]), _pct(float(radar["watch_level"]))
     high = high_need_words(snapshot)
     what = "families engaged" if kind == "engagement" else "referrals"
+    flag_limit = (f"beyond the flag limit, which is set so that about {in_ten(1 - fdr)} areas "
+                  f"flagged are real (a false discovery rate of {fdr:.0%})")
     return {
-        "off the radar": f"need is high (in {high}) and far fewer {what} than that need "
-                         f"predicts: beyond the {strong} funnel limit, or the {weak} limit "
-                         "inside a cold spot.",
-        "hidden need": f"need is high (in {high}) and far fewer referrals than that need "
-                       f"predicts: beyond the {strong} funnel limit, or the {weak} limit inside "
-                       "a cold spot.",
-        "front-door pressure": f"far more referrals than need predicts (beyond the {strong} "
-                               "funnel limit, or the "
-                               f"{weak} limit inside a hot spot).",
-        "watch": (f"fewer {what} than need predicts, with weaker evidence than off the radar, "
-                  f"or with need outside {high}. Worth a look, not a conclusion."
+        "off the radar": f"need is high (in {high}, or just outside it on strong evidence) "
+                         f"and far fewer {what} than that need predicts: {flag_limit}.",
+        "hidden need": f"need is high (in {high}, or just outside it on strong evidence) "
+                       f"and far fewer referrals than that need predicts: {flag_limit}.",
+        "front-door pressure": f"far more referrals than need predicts: {flag_limit}.",
+        "watch": (f"fewer {what} than need predicts, but short of a flag: below the {watch} "
+                  f"funnel only, or beyond the flag limit with need outside {high}. Worth a "
+                  "look, not a conclusion."
                   if kind == "engagement" else
-                  "fewer or more referrals than need predicts, with weaker evidence. Worth a "
-                  "look, not a conclusion."),
+                  f"fewer or more referrals than need predicts, but short of a flag (outside "
+                  f"the {watch} funnel only, or with need outside {high}). Worth a look, not a "
+                  "conclusion."),
         "as expected": "within what chance explains at its level of need.",
-        "well reached": f"more {what} than need predicts (beyond the {weak} limit).",
-        "too few to judge": "too few children for a gap to mean anything.",
+        "well reached": f"more {what} than need predicts: beyond the flag limit for an excess.",
+        "too few to judge": "too few expected to judge either way.",
     }
 
 
@@ -145,14 +172,15 @@ def legend_lines(snapshot: Snapshot, kind: str, counts: Mapping[str, int]) -> li
 
 
 def limit_levels(snapshot: Snapshot) -> tuple[str, str]:
-    """The funnel limits the radar used, as people read them: e.g. ("99.8%", "95%")."""
-    radar = snapshot.manifest.get("radar") or {}
-    return (_pct(float(radar.get("flag_level", 0.998))),
-            _pct(float(radar.get("watch_level", 0.95))))
+    """The funnel plot's two kinds of line as people read them: e.g. ("flag limit (false
+    discovery rate 20%)", "95% funnel")."""
+    radar = _radar(snapshot)
+    return (f"flag limit (false discovery rate {float(radar['fdr']):.0%})",
+            f"{_pct(float(radar['watch_level']))} funnel")
 
 
-def funnel_data(flags: pd.DataFrame, *, strong: str = "99.8%",
-                weak: str = "95%") -> tuple[pd.DataFrame, pd.DataFrame]:
+def funnel_data(flags: pd.DataFrame, *, strong: str = "flag limit",
+                weak: str = "95% funnel") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Points (areas with a shown ratio) and limit curves for a funnel plot of O/E against E.
 
     Read from the flags stored in the snapshot (their own limits, sorted by expected count, so
@@ -166,7 +194,7 @@ def funnel_data(flags: pd.DataFrame, *, strong: str = "99.8%",
     for col, side in (("lower_limit", "lower"), ("upper_limit", "upper"),
                       ("lower_limit_95", "lower"), ("upper_limit_95", "upper")):
         if col in limits:
-            level = f"{weak} limit" if col.endswith("_95") else f"{strong} limit"
+            level = weak if col.endswith("_95") else strong
             curves.append(pd.DataFrame({
                 "expected": limits["expected"].to_numpy(),
                 "limit": pd.to_numeric(limits[col], errors="coerce").to_numpy(),
@@ -177,5 +205,6 @@ def funnel_data(flags: pd.DataFrame, *, strong: str = "99.8%",
 
 
 __all__ = ["KNOWN", "QUIET", "FlagStyle", "colours", "descriptions", "funnel_data",
-           "has_certainty", "high_need_words", "legend_lines", "limit_levels", "listed",
+           "has_certainty", "high_need_words", "in_ten", "legend_lines", "limit_levels",
+           "listed", "method_words",
            "patterns", "present", "strongest", "style"]

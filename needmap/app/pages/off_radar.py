@@ -38,9 +38,9 @@ counts = table["flag"].value_counts().to_dict()
 what = ("engagement (families engaged) is" if measure == "engagement"
         else "number of referrals is")
 st.markdown(
-    f"Each area's {what} compared with what its need predicts: the whole authority's rate "
-    "at each level of need, applied to the area's children. A gap counts only when it is "
-    "beyond what chance explains (funnel limits, allowing for the usual spread between areas). "
+    f"Each area's {what} compared with what its need predicts: "
+    f"{flag_words.method_words(snap)}. A gap counts only when it is beyond what chance "
+    "explains, allowing for the usual spread between areas. "
     "**Flags support professional judgement: they describe areas, never families.**"
 )
 st.markdown("\n".join(flag_words.legend_lines(snap, measure, counts)))
@@ -82,8 +82,9 @@ with tab_funnel:
     )
     st.altair_chart(base + dots, width="stretch")
     st.caption("Each dot is an area, its shape and colour its flag; areas whose count is hidden "
-               f"are not plotted. Outside the dashed lines ({weak} and {strong}) the gap is "
-               "beyond chance at that level.")
+               f"are not plotted. Outside the {weak} a gap is worth a look; beyond the flag "
+               "limit a high-need area is flagged. An area's own limits also depend on its "
+               "need, so a dot near a line is judged by its row in the ranked list.")
 common = dict(level=level, display=state.display_layer(snap.id, level),
               outline=state.outline_layer(snap.id), tiles=config.maps.tile_url,
               tiles_attribution=config.maps.tile_attribution)
