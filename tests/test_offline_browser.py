@@ -2,6 +2,7 @@
 no request leaving the machine (this machine has no internet, so a CDN link would draw nothing).
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,52 @@ def test_offline_folium_refuses_a_branca_colour_map_and_registers_assets():
     with pytest.raises(InputError, match="d3 from a CDN"):
         offline_folium(m, key="map")
     assert assets_url_prefix() == "../needmap.app.offline.assets/"
+
+
+@needs_chromium
+def test_a_map_whose_stylesheet_arrives_late_still_shows_all_its_areas(browser, tmp_path):
+    """In the app, streamlit-folium can run a map's script before Leaflet's stylesheet applies:
+    the legend then sat below the map, the fit kept a negative margin for it and the south of
+    the borough was cut off (about 1 run in 2 on a busy machine). Here the stylesheet is held
+    back on purpose, as long as a slow component takes."""
+    import geopandas as gpd
+    from test_app_browser import MAP_STATE
+
+    from needmap.config import load_config
+    from needmap.outputs.maps.assets import standalone_html
+    from needmap.outputs.maps.builders import choropleth
+    from needmap.outputs.maps.geometry import display_geometry
+
+    src = load_config(ROOT / "needmap.toml").lsoa
+    gdf = gpd.read_parquet(src.path).to_crs(27700)
+    gdf["value"] = range(len(gdf))
+    m = choropleth(display_geometry(gdf), code_column=src.code_column,
+                   name_column=src.name_column, value_column="value", value_label="Row number",
+                   attribution="Contains OS data © Crown copyright and database right 2025")
+    page_html = standalone_html(m)
+    blocks = [b.split("</style>")[0] for b in page_html.split("<style>")[1:]]
+    styles = [b for b in blocks if ".leaflet-pane" in b]
+    assert len(styles) == 1
+    leaflet_css = styles[0]
+    page_html = page_html.replace(f"<style>{leaflet_css}</style>", "", 1)
+    # In the app the legend keeps its size when the stylesheet arrives; only its place changes
+    # (so no resize tells the map). A fixed size here does the same.
+    fixed = ("<style>.needmap-legend {display: block; width: 150px; height: 110px; "
+             "box-sizing: border-box; overflow: hidden}</style></head>")
+    page_html = page_html.replace("</head>", fixed, 1)
+    late = (f"<script>window.map = {m.get_name()};</script>"
+            "<script>setTimeout(function () { var s = document.createElement('style');"
+            f" s.textContent = {json.dumps(leaflet_css)}; document.head.appendChild(s); }}, 400);"
+            "</script></html>")
+    path = tmp_path / "map.html"
+    assert page_html.rstrip().endswith("</html>")
+    path.write_text(page_html.rstrip()[:-len("</html>")] + late, encoding="utf-8")
+
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(path.as_uri())
+    page.locator("path.leaflet-interactive").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(1500)
+    state = page.evaluate(MAP_STATE)
+    (s, w, n, e), (a_s, a_w, a_n, a_e) = state["map"], state["areas"]
+    assert s <= a_s and w <= a_w and n >= a_n and e >= a_e, state
+    assert state["covered"] == [], state

@@ -610,6 +610,10 @@ class _MapSetup(MacroElement):
     - **Fit when shown.** A map drawn in a hidden tab has no size, and Leaflet would fit the
       bounds at world zoom. A ResizeObserver fits again whenever the frame gets or changes its
       size, until the person pans or zooms.
+    - **Fit when the legend is placed.** streamlit-folium can run the map's script before
+      Leaflet's stylesheet applies; the legend then lies below the map, and room kept for it
+      there cut off the map's south (in about 1 run in 2 on a busy machine). The legend is used
+      only once its box is inside the map's, and the fit is made again when it gets there.
     - **No page jump on a first click.** Leaflet focuses the map on mouse-down; in an iframe the
       browser then scrolls the page to show the whole frame, so the release lands elsewhere and
       the click is lost. Leaflet's keyboard handler is re-bound to focus without scrolling.
@@ -651,9 +655,15 @@ class _MapSetup(MacroElement):
                 var m = 10, opts = {animate: false, paddingTopLeft: [m, m],
                                     paddingBottomRight: [m, m]};
                 var el = legend && legend.parentNode;
-                if (el) {
+                if (el && !placed()) {
+                    // Leaflet's stylesheet has not placed the legend yet (it lies below the map,
+                    // and room kept for it there would cut off the map's south): fit without
+                    // it now and again once it is in place.
+                    waitForPlace();
+                } else if (el) {
                     var r = el.getBoundingClientRect(), c = container.getBoundingClientRect();
-                    var w = c.right - r.left + m, h = c.bottom - r.top + m;
+                    var w = Math.max(c.right - r.left + m, m);
+                    var h = Math.max(c.bottom - r.top + m, m);
                     var right = [w, m], bottom = [m, h], best = null, zBest = -Infinity;
                     [right, bottom].forEach(function (pad) {
                         // Keep at least a third of the frame for the areas.
@@ -666,6 +676,31 @@ class _MapSetup(MacroElement):
                     if (best) { opts.paddingBottomRight = best; }
                 }
                 map.fitBounds(box, opts);
+            }
+            // The legend is in place when its box lies inside the map's; a stylesheet that
+            // arrives late moves it there without resizing it, so nothing else would tell.
+            function placed() {
+                var r = legend.parentNode.getBoundingClientRect();
+                var c = container.getBoundingClientRect();
+                return r.width > 0 && r.height > 0 && r.left >= c.left - 1 && r.top >= c.top - 1
+                    && r.right <= c.right + 1 && r.bottom <= c.bottom + 1;
+            }
+            var waiting = false;
+            function waitForPlace() {
+                if (waiting) { return; }
+                waiting = true;
+                var tries = 0;
+                (function look() {
+                    tries += 1;
+                    if (placed()) {
+                        waiting = false;
+                        if (!moved) { fit(); }
+                    } else if (tries < 100) {
+                        setTimeout(look, 100);
+                    } else {
+                        waiting = false;  // a legend larger than its map: fitted without it
+                    }
+                })();
             }
             fit();
             // Chromium gives every clickable SVG area a Tab stop: 142 unnamed stops to cross
@@ -727,7 +762,7 @@ class _MapSetup(MacroElement):
                     if (!moved) { fit(); }
                 });
                 watcher.observe(container);
-                if (legend) { watcher.observe(legend); }
+                if (legend) { watcher.observe(legend); watcher.observe(legend.parentNode); }
             }
             var svg = map.getPanes().overlayPane.querySelector('svg');
             if (svg && patterns) {
