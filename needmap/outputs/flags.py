@@ -143,9 +143,9 @@ def descriptions(snapshot: Snapshot, kind: str) -> dict[str, str]:
     flag_limit = (f"beyond the flag limit, which is set so that about {in_ten(1 - fdr)} areas "
                   f"flagged are real (a false discovery rate of {fdr:.0%})")
     return {
-        "off the radar": f"need is high (in {high}, or just outside it on strong evidence) "
+        "off the radar": f"need is high (in {high}, or just below on strong evidence) "
                          f"and far fewer {what} than that need predicts: {flag_limit}.",
-        "hidden need": f"need is high (in {high}, or just outside it on strong evidence) "
+        "hidden need": f"need is high (in {high}, or just below on strong evidence) "
                        f"and far fewer referrals than that need predicts: {flag_limit}.",
         "front-door pressure": f"far more referrals than need predicts: {flag_limit}.",
         "watch": (f"fewer {what} than need predicts, but short of a flag: below the {watch} "
