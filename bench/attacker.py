@@ -10,8 +10,9 @@ left undecided, and seconds. Rows:
 
 ``legacy``            today's main (8ec0542) as frozen in ``tests/redteam/legacy.py``, all outputs
 ``legacy-no-change``  the same without the Overview's Change map
-``protected``         the protected table set of ``needmap tables`` and both ``needmap flags``
-                      CSVs of each release
+``protected``         the protected table set of ``needmap tables`` (every count, follow-up and
+                      IDACI-decile cells included) and both ``needmap flags`` CSVs of each
+                      release
 
 "period" columns count only the cells of the configured periods (the Overview's maps and
 tables, the flags and zones CSVs); the rest are quarters of the trend chart.

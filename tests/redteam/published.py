@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from tests.redteam.attacker import Cell
-from tests.redteam.identities import COUNT_MEASURES, Structure, span_label
+from tests.redteam.identities import PUBLISHED_MEASURES, Structure, span_label
 
 LEVELS = ("lsoa", "ward", "authority")
 PERIOD_KINDS = ("quarter", "year", "configured")
@@ -128,7 +128,7 @@ def read_export(folder: Path, *, release: str = "") -> Export:
     if unknown_period:
         raise ExportFormatError(f"{folder / 'tables.csv'}: periods {unknown_period[:3]} are "
                                 "not in periods.csv")
-    known = set(COUNT_MEASURES)
+    known = set(PUBLISHED_MEASURES)
     ignored = frozenset(set(tf["measure"]) - known)
     cells = []
     source = f"{release}:tables" if release else "tables"

@@ -29,6 +29,7 @@ from tests.redteam.attacker import Key
 from tests.redteam.identities import (
     ADDITIVE,
     COUNT_MEASURES,
+    PUBLISHED_MEASURES,
     ZONE_MEASURES,
     Structure,
     quarter_index,
@@ -128,23 +129,30 @@ class Release:
         lsoa = self.tables.lsoa
         return Structure(self.authority, dict(zip(lsoa["lsoa_code"].astype(str),
                                                   lsoa["ward_code"].astype(str), strict=True)),
-                         {self.period: self.zones} if self.zones else {})
+                         {self.period: self.zones} if self.zones else {},
+                         public_deciles(self.snapshot))
 
     def structure(self) -> Structure:
-        """The public geography of the release, with its caseload zone plan."""
+        """The public geography of the release, with its caseload zone plan and the LSOAs'
+        IDACI deciles."""
         return self._structure
 
     @cached_property
     def _truth(self) -> dict[Key, int]:
-        return truth_of(self.tables, self.structure(), self.period)
+        out = truth_of(self.tables, self.structure(), self.period)
+        for k, v in raw_truth(self.snapshot).items():
+            out.setdefault(k, v)
+        return out
 
     def truth(self, spans: Iterable[str] = ()) -> dict[Key, int]:
         """True values of every cell the snapshot holds, plus the derived unknowns (a copy).
 
-        ``spans`` adds the counts of other periods (e.g. the years a protected export
-        publishes), each from a refresh of the same records over that period: distinct
-        families over a year are in no table of the release's own snapshot. Spans ending
-        after the release's period are left out.
+        The snapshot's own periods (quarters, financial years, the configured period) come
+        from its true counts, follow-up and decile cells included (:func:`raw_truth`).
+        ``spans`` adds the counts of other periods (e.g. the calendar years the test checks,
+        or another release's configured period), each from a refresh of the same records over
+        that period, for keys not already known. Spans ending after the release's period are
+        left out.
         """
         out = dict(self._truth)
         last = quarters_of(self.period)[-1]
@@ -189,6 +197,8 @@ class Release:
         for a in self.structure().lsoa_ward:
             out[("lsoa", a, span, "workload")] = (out[("lsoa", a, span, "referrals")]
                                                   + out[("lsoa", a, span, "families_engaged")])
+        for k, v in raw_truth(snap, periods=[snap.configured_period]).items():
+            out.setdefault(k, v)  # the deciles of the span (it has no follow-up cells)
         return out
 
 
@@ -235,6 +245,30 @@ def build_releases(folder: Path, *, dataset: str = "demo",
                          plan.labels["zone"].astype(str), strict=True))
         out.append(Release(f"r{i}", dataset, path, snapshot, zones))
     return out
+
+
+def public_deciles(snapshot) -> dict[str, str]:
+    """LSOA -> national IDACI decile ("1" to "10"): the public deprivation file's column, as the
+    snapshot's area attributes (public data only) carry it."""
+    lsoa = snapshot.lsoa
+    decile = pd.to_numeric(lsoa["idaci_decile"], errors="coerce")
+    return {str(a): str(int(d)) for a, d in zip(lsoa["lsoa_code"], decile, strict=True)
+            if pd.notna(d)}
+
+
+def raw_truth(snapshot, *, periods: Iterable[str] | None = None) -> dict[Key, int]:
+    """True counts of every published measure at every period the snapshot holds (or of
+    ``periods``), keyed as the attacker keys them: follow-up and decile cells, and counts of
+    financial years, which the shapes of :class:`Tables` do not hold."""
+    raw = snapshot.raw_cells()
+    raw = raw[raw["measure"].astype(str).isin(PUBLISHED_MEASURES)]
+    span = {str(p.period): period_label(p.start, p.end)
+            for p in snapshot.periods.itertuples(index=False)}
+    if periods is not None:
+        raw = raw[raw["period"].astype(str).isin(set(periods))]
+    return {(str(lv), str(a), span[str(p)], str(m)): int(n) for lv, a, p, m, n in zip(
+        raw["level"], raw["area_code"], raw["period"], raw["measure"], raw["count"],
+        strict=True)}
 
 
 def truth_of(tables: Tables, structure: Structure, period: str) -> dict[Key, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def merged_structure(structures: Sequence[Structure]) -> Structure:
         if (s.authority, dict(s.lsoa_ward)) != (first.authority, dict(first.lsoa_ward)):
             raise ValueError("releases with different geographies")
     plans = {p: plan for s in structures for p, plan in s.zone_plans.items()}
-    return Structure(first.authority, first.lsoa_ward, plans)
+    deciles = {a: d for s in structures for a, d in s.lsoa_decile.items()}
+    return Structure(first.authority, first.lsoa_ward, plans, deciles)
 
 
 def attack_legacy(releases: Sequence[Release], *, outputs: Iterable[str] = OUTPUTS,
@@ -100,7 +102,9 @@ def attack_protected(exports: Sequence[Export], releases: Sequence[Release], *,
     """Attack the protected table sets of ``releases`` (and ``extra`` cells published
     elsewhere, e.g. flags), scored against their truth."""
     cells = [c for e in exports for c in e.cells] + list(extra)
-    structure = merged_structure([e.structure for e in exports])
+    # The LSOAs' IDACI deciles are public (the Indices of Deprivation), not in the export.
+    structure = replace(merged_structure([e.structure for e in exports]),
+                        lsoa_decile=releases[0].structure().lsoa_decile)
     identities = build_identities(structure, lattice_periods(c.key for c in cells))
     spans = sorted({s for e in exports for s in e.periods.values() if "-" in s})
     truth, clash = merge_truth(*(r.truth(spans) for r in releases))
