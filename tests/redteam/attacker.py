@@ -382,13 +382,12 @@ class _Problem:
         cols, coefs, rlo, rhi, name = self.rows[r]
         lo, hi = self.lo, self.hi
         # Activity bounds, counting infinite terms apart so each "rest" can be formed.
+        # Each term's (min, max) of a * x, taken once: the rests below subtract these same values.
+        terms = [(lo[j], hi[j]) if a > 0 else (-hi[j], -lo[j])
+                 for j, a in zip(cols, coefs, strict=True)]
         min_fin = max_fin = 0.0
         min_inf = max_inf = 0
-        for j, a in zip(cols, coefs, strict=True):
-            if a > 0:
-                mn, mx = lo[j], hi[j]
-            else:
-                mn, mx = -hi[j], -lo[j]
+        for mn, mx in terms:
             if mn == -INF:
                 min_inf += 1
             else:
@@ -400,11 +399,7 @@ class _Problem:
         if (min_inf == 0 and min_fin > rhi + 1e-9) or (max_inf == 0 and max_fin < rlo - 1e-9):
             raise InconsistentPublication(f"identity {name!r} cannot hold within the bounds")
         changed = []
-        for j, a in zip(cols, coefs, strict=True):
-            if a > 0:
-                mn, mx = lo[j], hi[j]
-            else:
-                mn, mx = -hi[j], -lo[j]
+        for j, a, (mn, mx) in zip(cols, coefs, terms, strict=True):
             # min activity of the other terms
             if mn == -INF:
                 rest_min = min_fin if min_inf == 1 else -INF
