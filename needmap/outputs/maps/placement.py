@@ -29,8 +29,7 @@ import numpy as np
 import shapely
 
 from needmap.errors import InputError
-
-STORAGE_CRS = "EPSG:27700"
+from needmap.outputs.maps.geometry import STORAGE_CRS
 
 #: Pixels the authority's longer side gets, at least, when the map opens: a 1024-px screen's
 #: frame (about 560 px) less its open legend (up to 200 px) and padding. A 360-px phone's frame
@@ -93,6 +92,8 @@ def label_points(
         raise InputError(f"metres_per_px must be a positive number, got {metres_per_px!r}.")
     clear, inset = clear_px * metres_per_px, inset_px * metres_per_px
     obstacles = shapely.union_all(np.asarray(marks.array, dtype=object))
+    # The full clearance is the same for every zone and every step that keeps it: buffer once.
+    blocked = obstacles.buffer(clear, cap_style="square")
     points = []
     for zone in zones.array:
         # A pixel's detail cannot move a label by a pixel; dropping it keeps buffering cheap.
@@ -105,6 +106,8 @@ def label_points(
             inner = shape.buffer(-i * inset) if i > 0 else shape
             if c <= 0:
                 return inner
+            if c == 1.0:
+                return inner.difference(blocked)
             return inner.difference(obstacles.buffer(c * clear, cap_style="square"))
 
         free = room(1.0, 1.0)
