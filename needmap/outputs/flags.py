@@ -102,8 +102,8 @@ _COUNT_WORDS = {1: "most deprived", 2: "two most deprived", 3: "three most depri
 
 def high_need_words(snapshot: Snapshot) -> str:
     """E.g. "Oldham's two most deprived fifths" from the radar settings in the snapshot."""
-    radar = snapshot.manifest.get("radar") or {}
-    bands, high = int(radar.get("bands", 5)), int(radar.get("high_need_bands", 2))
+    radar = _radar(snapshot)
+    bands, high = int(radar["bands"]), int(radar["high_need_bands"])
     noun = _BAND_NOUNS.get(bands, f"of {bands} bands")
     if high == 1:
         noun = noun.rstrip("s").replace("halve", "half")
