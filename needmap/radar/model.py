@@ -671,8 +671,11 @@ def _squarem(
         if alpha == -step_max:
             step_max *= 4.0
         trial = project(theta - 2.0 * alpha * r + alpha * alpha * v)
-        with np.errstate(all="ignore"):  # a wild extrapolation is caught just below
-            stepped = step(trial)
+        try:
+            with np.errstate(all="ignore"):  # a wild extrapolation is dropped just below
+                stepped = step(trial)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            stepped = np.full_like(trial, np.nan)  # e.g. a singular Hessian at absurd rates
         evals += 1
         # The SQUAREM package's safeguard (``kr = 1``): only a wild extrapolation is dropped.
         allowed = 1.0 + float(np.sqrt(np.mean(theta2 * theta2))) + plain
