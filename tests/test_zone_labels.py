@@ -130,3 +130,25 @@ def test_no_zone_number_on_the_demo_zone_map_covers_a_flag(demo_snapshot):
     for z, p in enumerate(zones, start=1):
         inside = areas[areas[f"{level}_code"].map(zone_of) == z]
         assert inside.union_all().buffer(1).covers(p), f"zone {z}'s number is outside it"
+
+
+def test_the_zone_map_explains_and_carries_merged_flags(demo_snapshot):
+    """Flags too close to show apart are merged in the browser into one mark with a "+n" badge
+    (tests/test_zone_labels_browser.py); the legend says what the badge means, and each flag
+    mark carries its kind, which the map's script reads to find the flags."""
+    from needmap.outputs.zone_tables import zone_marks
+
+    level = "lsoa"
+    plan = plan_zones(demo_snapshot, level=level, n_zones=6, measure="children_need")
+    flags = demo_snapshot.flags(level, "engagement")
+    marks, legend = zone_marks(demo_snapshot, plan.labels, level=level, flags=flags)
+    assert sum(m.kind == "flag" for m in marks) > 1
+    assert ("more", "+2", "flags too close to show apart (zoom in)") in legend
+    html = zone_map(demo_snapshot, plan.labels, level=level,
+                    display=display_layer(demo_snapshot, level), flags=flags).get_root().render()
+    # (in the map's script, where quotes are escaped)
+    assert html.count('data-kind=\\"flag\\"') == sum(m.kind == "flag" for m in marks)
+    assert "needmap-more" in html
+    one = flags[flags["flag"] == "off the radar"].head(1)
+    _, alone = zone_marks(demo_snapshot, plan.labels, level=level, flags=one)
+    assert not [line for line in alone if line[0] == "more"]

@@ -1,4 +1,5 @@
-"""On the Zones page, as Chromium draws it, no zone number covers a flag and none is covered.
+"""On the Zones page, as Chromium draws it, no zone number covers a flag and none is covered,
+and flags that crowd are merged into one mark that counts them.
 
 A laptop screenshot of the Zones page showed zone numbers on top of the "!" and "?" marks of
 flagged areas (the number sat at the zone's representative point, the flag at its area's). Here
@@ -39,9 +40,11 @@ MARKS = """() => {
         return Array.from(document.querySelectorAll('.needmap-mark')).map(el => {
             const r = el.getBoundingClientRect(), label = el.getAttribute('aria-label') || '';
             const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-            return {label: label, kind: label.startsWith('Zone ') ? 'zone'
-                        : label.startsWith('Base of ') ? 'base' : 'flag',
+            const more = el.querySelector('.needmap-more');
+            return {label: label, kind: el.dataset.kind,
                     box: [r.left, r.top, r.right, r.bottom], visible: r.width > 0 && r.height > 0,
+                    hidden: getComputedStyle(el).visibility === 'hidden',
+                    more: more ? Number(more.textContent.slice(1)) : 0,
                     onTop: !!top && (top === el || el.contains(top))};
         });
     } finally {
@@ -94,5 +97,50 @@ def test_no_zone_number_covers_a_flag_on_the_zones_map(app, browser, size):
         assert not meets, f"at {width}x{height}, zone numbers on flags: {meets}"
         hidden = [z["label"] for z in zones if not z["onTop"]]
         assert not hidden, f"at {width}x{height}, something is drawn over {hidden}"
+    finally:
+        page.close()
+
+
+def _flags(frame) -> tuple[list, list]:
+    flags = [m for m in frame.evaluate(MARKS) if m["kind"] == "flag"]
+    return [m for m in flags if not m["hidden"]], [m for m in flags if m["hidden"]]
+
+
+def test_crowded_flags_merge_into_one_mark_that_counts_them_until_a_zoom_parts_them(
+    app, browser
+):
+    # On a phone the demo's flags in Oldham's dense west overlapped each other (5 boxes met in
+    # the stop-18 screenshots); each shown flag now stands clear and counts the ones it hides.
+    url, _ = app
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{url}/zones")
+        settle(page)
+        page.get_by_role("button", name="Build zones").click()
+        settle(page)
+        handle, frame = shown_maps(page)[0]
+        check_map(handle, frame)
+        shown, hidden = _flags(frame)
+        meets = [(a["label"], b["label"]) for i, a in enumerate(shown) for b in shown[i + 1:]
+                 if _meet(a["box"], b["box"])]
+        assert not meets, f"flags over flags on a phone: {meets}"
+        assert hidden, "the demo's flags crowd on a phone: some should be merged"
+        assert sum(m["more"] for m in shown) == len(hidden)
+        for m in hidden:  # each hidden flag is named by the mark that stands for it
+            hosts = [h for h in shown if h["more"] and m["label"] in h["label"]]
+            assert len(hosts) == 1, (m["label"], [h["label"] for h in shown])
+            assert _meet(hosts[0]["box"], m["box"])
+        assert all("zoom in" in h["label"] for h in shown if h["more"])
+        SHOTS.mkdir(exist_ok=True)
+        handle.screenshot(path=SHOTS / "phone_zones_flags_merged.png")
+        # Zoomed in far enough, every flag has room of its own again.
+        for _ in range(4):  # as a person does (a zoom made by code is fitted back)
+            frame.locator(".leaflet-control-zoom-in").click()
+            page.wait_for_timeout(400)
+        shown_in, hidden_in = _flags(frame)
+        assert len(hidden_in) < len(hidden)
+        assert sum(m["more"] for m in shown_in) == len(hidden_in)
+        assert not [(a["label"], b["label"]) for i, a in enumerate(shown_in)
+                    for b in shown_in[i + 1:] if _meet(a["box"], b["box"])]
     finally:
         page.close()

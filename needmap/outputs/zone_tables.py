@@ -338,6 +338,8 @@ def zone_marks(
             flagged += [(c, text, f"{names[c]}: {c}") for c in codes]
             if codes:
                 legend.append(("flag", text, word))
+        if len(flagged) > 1:
+            legend.append(("more", "+2", "flags too close to show apart (zoom in)"))
     mine = None
     if bases is not None and len(bases):
         mine = bases if zone is None else bases[bases["zone"] == int(zone)]

@@ -483,8 +483,8 @@ def _assemble(
         folium.Marker(
             [float(mark.lat), float(mark.lon)], interactive=False, keyboard=False,
             icon=folium.DivIcon(
-                html=(f'<div class="needmap-mark" role="img" aria-label="'
-                      f'{html.escape(mark.title or mark.text)}" title="'
+                html=(f'<div class="needmap-mark" data-kind="{html.escape(mark.kind)}" '
+                      f'role="img" aria-label="{html.escape(mark.title or mark.text)}" title="'
                       f'{html.escape(mark.title or mark.text)}" style="{MARK_STYLES[mark.kind]};'
                       f'transform:translate(-50%,-50%);display:inline-flex;white-space:nowrap">'
                       f"{html.escape(mark.text)}</div>"),
@@ -514,6 +514,11 @@ MAP_CSS = (
     "color:#333}.leaflet-control-attribution a{color:#0a5a83}"
     ".leaflet-control-scale-line{color:#222}"
     ".needmap-mark-icon{background:none;border:none}"
+    # The count of flags merged into a flag where they crowd (see _MapSetup): a badge on its
+    # corner, out of the flow, so it does not widen the mark whose box was measured.
+    ".needmap-mark{position:relative}.needmap-more{position:absolute;top:-8px;right:-10px;"
+    "font:bold 10px/13px sans-serif;color:#fff;background:#000;border-radius:7px;"
+    "padding:0 3px;pointer-events:none}"
     # Smaller marks on a phone-sized map, where zone numbers and flags crowd.
     "@media (max-width:480px){.needmap-mark{font-size:11px!important;padding:0 3px!important;"
     "min-width:0!important}.needmap-mark[style*='radius:50%']{width:15px!important;"
@@ -617,6 +622,11 @@ class _MapSetup(MacroElement):
     - **No page jump on a first click.** Leaflet focuses the map on mouse-down; in an iframe the
       browser then scrolls the page to show the whole frame, so the release lands elsewhere and
       the click is lost. Leaflet's keyboard handler is re-bound to focus without scrolling.
+    - **Flags that crowd are merged.** Where flag marks ("!", "?") would overlap at the present
+      zoom (on a phone, five in Oldham's dense west), the first one keeps its place with a
+      "+n" for the others, which are hidden until a zoom gives them room; its title and label
+      say how many flagged areas it stands for. Marks are listed strongest first, so a "?" never
+      hides a "!". Zone numbers and bases are never hidden (their places avoid the flags).
     - **Patterns** used by the pattern layer are defined in the map's SVG.
     - **No Tab stop per area**: the page's area picker gives an area to the keyboard.
     - **The selected area is marked** on a click, at once and without a round trip.
@@ -763,6 +773,62 @@ class _MapSetup(MacroElement):
                 });
                 watcher.observe(container);
                 if (legend) { watcher.observe(legend); watcher.observe(legend.parentNode); }
+            }
+            // Crowded flags: each flag mark, in the order given (strongest first), is hidden
+            // when its box meets one already shown, which then counts it. Boxes come from the
+            // marks' points and sizes, not the page, so a zoom animation cannot skew them.
+            var flags = [];
+            map.eachLayer(function (l) {
+                var el = l.getElement && l instanceof L.Marker && l.getElement();
+                var mark = el && el.querySelector('.needmap-mark[data-kind="flag"]');
+                if (mark) {
+                    flags.push({layer: l, mark: mark, label: mark.getAttribute('aria-label')});
+                }
+            });
+            function declutter() {
+                var size = map.getSize();
+                if (!(size.x >= 60 && size.y >= 60)) { return; }
+                var shown = [];
+                flags.forEach(function (f) {
+                    var old = f.mark.querySelector('.needmap-more');
+                    if (old) { old.remove(); }
+                    var p = map.latLngToContainerPoint(f.layer.getLatLng());
+                    var w = f.mark.offsetWidth / 2, h = f.mark.offsetHeight / 2;
+                    f.box = [p.x - w, p.y - h, p.x + w, p.y + h];
+                    f.more = [];
+                    var host = null;
+                    for (var i = 0; i < shown.length && !host; i++) {
+                        var b = shown[i].box;
+                        if (f.box[0] < b[2] && b[0] < f.box[2] && f.box[1] < b[3]
+                            && b[1] < f.box[3]) { host = shown[i]; }
+                    }
+                    if (host) {
+                        host.more.push(f);
+                        f.mark.style.visibility = 'hidden';
+                    } else {
+                        shown.push(f);
+                        f.mark.style.visibility = '';
+                    }
+                });
+                shown.forEach(function (f) {
+                    var label = f.label;
+                    if (f.more.length) {
+                        var badge = document.createElement('span');
+                        badge.className = 'needmap-more';
+                        badge.setAttribute('aria-hidden', 'true');
+                        badge.textContent = '+' + f.more.length;
+                        f.mark.appendChild(badge);
+                        label += '; and ' + f.more.length + ' more flagged area'
+                            + (f.more.length > 1 ? 's' : '') + ' here (zoom in): '
+                            + f.more.map(function (o) { return o.label; }).join('; ');
+                    }
+                    f.mark.setAttribute('aria-label', label);
+                    f.mark.setAttribute('title', label);
+                });
+            }
+            if (flags.length) {
+                declutter();
+                map.on('zoomend moveend resize', declutter);
             }
             var svg = map.getPanes().overlayPane.querySelector('svg');
             if (svg && patterns) {

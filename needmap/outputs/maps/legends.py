@@ -29,6 +29,9 @@ MARK_STYLES = {
             "justify-content:center;box-shadow:0 0 0 1px #000",
     "flag": "font:bold 15px/1 sans-serif;color:#000;background:#fff;border:2px solid #000;"
             "border-radius:3px;padding:1px 5px",
+    # Legend only: the badge of a flag that stands for flags too close to show apart.
+    "more": "font:bold 10px/13px sans-serif;color:#fff;background:#000;border-radius:7px;"
+            "padding:0 3px",
 }
 
 #: One legend row: colour, label, number of areas, and an optional pattern name.
