@@ -109,8 +109,8 @@ def _flags(frame) -> tuple[list, list]:
 def test_crowded_flags_merge_into_one_mark_that_counts_them_until_a_zoom_parts_them(
     app, browser
 ):
-    # On a phone the demo's flags in Oldham's dense west overlapped each other (5 boxes met in
-    # the stop-18 screenshots); each shown flag now stands clear and counts the ones it hides.
+    # The demo's flags in Oldham's dense west overlapped each other (9 pairs of flag boxes met
+    # on a phone, 7 at 1440x900); each shown flag now stands clear and counts those it hides.
     url, _ = app
     page = browser.new_page(viewport={"width": 390, "height": 844})
     try:
