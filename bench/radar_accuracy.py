@@ -29,7 +29,7 @@ Also printed: expected / true expected (the robust fit's bias, planted and other
 estimated CV against the true one, and the share of flags that were planted for each kind of
 evidence (what ``needmap.radar.reasons.CERTAINTY`` quotes).
 
-    python bench/radar_accuracy.py            # 20 seeds, 17 cells, both levels: about 1 min
+    python bench/radar_accuracy.py            # 20 seeds, 17 cells, both levels: about 25 s
     python bench/radar_accuracy.py --quick    # 5 seeds: about 20 s
     python bench/radar_accuracy.py --set fdr=0.1 --set method=indirect
     python bench/radar_accuracy.py --clusters  # also try local-Moran support on clustered plants

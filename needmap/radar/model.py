@@ -24,9 +24,9 @@ order :meth:`RadarModel.fit` runs it (``needmap.radar``'s docstring says why thi
    ``rho`` of its exposure), ``tau^2`` on the same weights, ``rho`` and ``pi``. Areas far
    *above* expectation are down-weighted (Huber, ``UPPER_K``). A hidden count ("c") enters the
    likelihood as ``P(1 <= Y <= threshold)``. On the bench (``bench/radar_accuracy.py``) the
-   expected counts of planted areas come out at 0.96-1.00 of the truth in every cell, where a fit
-   through them (``robust=False``) put them 10-20% low; the estimated spread is 0.19 where it is
-   0.2 and 0.31 where it is 0.35 (the mixture takes a little of ordinary areas' lower tail for
+   expected counts of planted areas come out at 0.98-1.00 of the truth in every cell, where a fit
+   through them (``robust=False``) put them 10-20% low; the estimated spread is 0.19-0.20 where
+   it is 0.2 and 0.33 where it is 0.35 (the mixture takes a little of ordinary areas' lower tail for
    itself, which is why ``RHO_MAX`` bounds it). Plain EM converges linearly, about 0.97 a step
    where the groups overlap, so the EM map is accelerated by SQUAREM (Varadhan & Roland 2008,
    :func:`_squarem`), which reaches the same fixed point: on England's 32,844 LSOAs 53 steps
