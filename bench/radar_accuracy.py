@@ -30,12 +30,13 @@ estimated CV against the true one, and the share of flags that were planted for 
 evidence (what ``needmap.radar.reasons.CERTAINTY`` quotes).
 
     python bench/radar_accuracy.py            # 20 seeds, 17 cells, both levels: about 25 s
-    python bench/radar_accuracy.py --quick    # 5 seeds: about 20 s
+    python bench/radar_accuracy.py --quick    # 5 seeds: about 8 s
     python bench/radar_accuracy.py --set fdr=0.1 --set method=indirect
     python bench/radar_accuracy.py --clusters  # also try local-Moran support on clustered plants
 
-Times are on 2 worker processes (``--jobs 2``, the default) of a shared 2-core machine that was
-busy with other work (two other test runs); the full grid took 61 s, 20 s of it at LSOA level.
+Times are on 2 worker processes (``--jobs 2``, the default) of a 2-core machine at load about 1:
+the full grid took 21-23 s, 16 s of it at LSOA level (61 s and 20 s before the EM was
+accelerated, on a busier machine).
 """
 
 from __future__ import annotations
