@@ -1,9 +1,8 @@
 """Benchmark `needmap init` -> `demo-data` -> `refresh`: seconds and peak memory per step.
 
 Two authorities: the largest district by LSOAs (Birmingham, 659 LSOA 2021, found from the shipped
-table each run) and a small one (Tamworth, 51 LSOAs; the demo generator plants 11 areas in the
-most deprived fifth, so the 21 smallest districts, 50 LSOAs or fewer, cannot make demo records
-yet).
+table each run) and a small one (Tamworth, 51 LSOAs; ``--small "Isles of Scilly"`` runs the
+smallest, one LSOA).
 
 Each step runs as the console command in its own child process, exactly as a user types it, so
 the times include Python start-up and imports, and each peak memory (max RSS, from ``wait4``) is

@@ -27,6 +27,12 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0; use e.g. 4")
+    return int(text)
+
+
 def _console():
     from rich.console import Console
 
@@ -111,11 +117,13 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     out = Path(args.out) if args.out else config.root / "data" / "synthetic"
-    files = write_demo_data(config, out, seed=args.seed, years=args.years)
+    files = write_demo_data(config, out, seed=args.seed, years=args.years,
+                            n_off_radar=args.off_radar, n_hidden_need=args.hidden_need)
     print(
         f"Wrote SYNTHETIC demo records (seed {args.seed}): {files.n_referrals:,} referral rows to "
         f"{files.referrals}, {files.n_engagement:,} engagement rows to {files.engagement}; "
-        f"planted ground truth in {files.truth}."
+        f"planted {files.n_off_radar} off-the-radar and {files.n_hidden_need} hidden-need "
+        f"areas, ground truth in {files.truth}."
     )
     return 0
 
@@ -478,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--years", type=int, default=3)
     p.add_argument("--out", help="folder for the files (default: data/synthetic by the config)")
+    p.add_argument("--off-radar", type=_count, metavar="N",
+                   help="off-the-radar areas to plant (default 8, fewer where the authority's "
+                   "most deprived 40%% of LSOAs holds fewer than 22)")
+    p.add_argument("--hidden-need", type=_count, metavar="N",
+                   help="hidden-need areas to plant (default 3, fewer likewise)")
 
     add("snapshots", cmd_snapshots)
 

@@ -48,6 +48,7 @@ import pandas as pd
 import shapely
 
 from needmap import __version__
+from needmap.config import ZoneSettings
 from needmap.errors import InputError, NeedmapWarning
 from needmap.sources import reference as ref
 from needmap.sources.geocode import area_index
@@ -486,7 +487,17 @@ folder = "output"
 
 [disclosure]
 threshold = 5
-"""
+""" + _zones_section(auth.n_lsoas)
+
+
+def _zones_section(n_lsoas: int) -> str:
+    """``[zones]`` where the authority has fewer LSOAs than the default staff count (one zone
+    each): the Isles of Scilly has 1, so its suggested plan has 1 zone rather than failing."""
+    staff = ZoneSettings().staff
+    if n_lsoas >= staff:
+        return ""
+    return (f"\n# One zone per member of staff; with {n_lsoas} LSOA(s) at most {n_lsoas} zone(s).\n"
+            f"[zones]\nstaff = {max(n_lsoas, 1)}\n")
 
 
 #: The credit every map and export carries for the shipped data.

@@ -25,7 +25,7 @@ from needmap.disclosure import NOISE, load_key, protect, record_keys
 from needmap.errors import InputError, NeedmapWarning, SnapshotError
 from needmap.indicators import Indicators, build_indicators, link_families, period_years
 from needmap.locking import check_output_folder
-from needmap.radar import radar_flags
+from needmap.radar import OUTPUT_COLUMNS, radar_flags
 from needmap.snapshot import (
     latest_manifest,
     latest_path,
@@ -353,6 +353,18 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
             "idaci_score"].notna()
         judged = areas[usable.to_numpy()].reset_index(drop=True)
         for kind, measure in (("engagement", "families_engaged"), ("referrals", "referrals")):
+            if len(judged) < config.radar.bands:
+                # Too few areas to compare with each other (the Isles of Scilly has one LSOA):
+                # every area is listed as not judged, and the refresh goes on.
+                frames.append(pd.DataFrame({
+                    "area_code": areas[code].to_numpy(), "area_name": areas[name].to_numpy(),
+                    "level": level, "kind": kind, "flag": NO_DATA,
+                    "reason": f"Only {len(judged)} {LEVEL_WORDS[level]} in "
+                              f"{config.authority.name} can be judged; the radar compares at "
+                              f"least {config.radar.bands} (one per need band), so none is "
+                              "judged.",
+                }))
+                continue
             pub = _cells(protected, level, period, measure).reindex(judged[code])
             true = _cells(ind.cells, level, period, measure).reindex(judged[code])
             frames.append(radar_flags(
@@ -369,10 +381,14 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
                     "level": level, "kind": kind, "flag": NO_DATA,
                     "reason": "No children or no deprivation figure in this area: not judged.",
                 }))
-    return pd.concat(frames, ignore_index=True)
+    # Every column of the radar's table, even where no level could be judged (text as text).
+    out = pd.concat(frames, ignore_index=True).reindex(columns=OUTPUT_COLUMNS)
+    text = ["need_band_label", "need_group", "certainty"]
+    return out.astype({c: object for c in text if out[c].isna().all()})
 
 
 NO_DATA = "no data"
+LEVEL_WORDS = {"lsoa": "neighbourhood(s) (LSOAs)", "ward": "ward(s)"}
 
 
 #: Quarters forecast by the trajectories.

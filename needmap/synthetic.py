@@ -18,7 +18,11 @@ The model, in the order it runs, per LSOA ``i`` with children ``c_i``, IDACI sco
    of expected: "off the radar") and ``n_hidden_need`` others whose referrals are ("hidden
    need"). They are drawn from the authority's most deprived ``pool_share`` (40%) of LSOAs by
    national IDACI rank, the scale the radar calls high need, either ``"scattered"`` at random or
-   ``"clustered"``: one area and its nearest pool neighbours.
+   ``"clustered"``: one area and its nearest pool neighbours. By default 8 and 3
+   (:data:`PLANTED`); an authority whose pool has fewer than 22 LSOAs (33 districts) gets as
+   many as half its pool holds, in the same proportion (:func:`planted_counts`): Rutland's pool
+   of 10 gets 4 and 1. Before, the 3 districts whose pool held fewer than 11 (Rutland, the City
+   of London, the Isles of Scilly) could make no demo records.
 4. **Counts** (:func:`draw_counts`): referrals ``~ Poisson(referrals_expected * g_i * reach_i)``
    and families engaged ``~ Poisson(engagement_expected * h_i * reach_i)`` (reach 1 when not
    planted). :func:`simulate` runs steps 1-4 without records: the bench uses it.
@@ -66,6 +70,8 @@ ENGAGEMENT_RATE = 45.0  # families per 1,000 children a year at the authority's 
 AREA_CV = 0.2  # between-area coefficient of variation of reach, beyond need and chance
 REACH = (0.2, 0.4)  # planted areas keep 20-40% of their expected count
 POOL_SHARE = 0.4  # planted among the authority's most deprived 40% by national IDACI rank
+#: Planted areas where the pool has room: (off the radar, hidden need).
+PLANTED = (8, 3)
 SOURCES = {
     "Police": 0.29,
     "Schools": 0.20,
@@ -88,13 +94,15 @@ _STREAMS = ("variation", "planting", "counts", "records")
 
 @dataclass(frozen=True)
 class DemoFiles:
-    """Where the generator wrote its files, and how many rows each has."""
+    """Where the generator wrote its files, how many rows each has and how many were planted."""
 
     referrals: Path
     engagement: Path
     truth: Path
     n_referrals: int
     n_engagement: int
+    n_off_radar: int = 0
+    n_hidden_need: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,19 @@ def _pick(
     return candidates[order[:n]]
 
 
+def planted_counts(areas: pd.DataFrame, *, pool_share: float = POOL_SHARE) -> tuple[int, int]:
+    """How many off-the-radar and hidden-need areas to plant in ``areas`` by default.
+
+    :data:`PLANTED` where the pool (the most deprived ``pool_share`` of LSOAs) holds twice as
+    many; else half the pool, in the same proportion, so that planted areas stay the exception
+    among the pool's ordinary ones.
+    """
+    want = sum(PLANTED)
+    total = min(want, len(_pool(areas, pool_share)) // 2)
+    hidden = round(total * PLANTED[1] / want)
+    return total - hidden, hidden
+
+
 def plant(
     areas: pd.DataFrame,
     *,
@@ -215,10 +236,14 @@ def plant(
     if not 0.0 < pool_share <= 1.0:
         raise InputError(f"pool_share must be in (0, 1]; got {pool_share!r}")
     pool = _pool(areas, pool_share)
+    for name, n in (("n_off_radar", n_off_radar), ("n_hidden_need", n_hidden_need)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise InputError(f"{name} must be a whole number >= 0; got {n!r}")
     if len(pool) < n_off_radar + n_hidden_need:
         raise InputError(
-            f"Only {len(pool)} LSOAs in the most deprived {pool_share:.0%}; ask for fewer "
-            "planted areas or a larger pool_share."
+            f"Only {len(pool)} LSOAs in the authority's most deprived {pool_share:.0%}, too few "
+            f"to plant {n_off_radar} off-the-radar and {n_hidden_need} hidden-need areas; ask "
+            "for fewer (needmap demo-data --off-radar N --hidden-need N)"
         )
     off = _pick(areas, pool, n_off_radar, layout, rng)
     hidden = _pick(areas, np.setdiff1d(pool, off), n_hidden_need, layout, rng)
@@ -486,8 +511,8 @@ def generate(
     seed: int = 42,
     years: int = 3,
     area_cv: float = AREA_CV,
-    n_off_radar: int = 8,
-    n_hidden_need: int = 3,
+    n_off_radar: int | None = None,
+    n_hidden_need: int | None = None,
     reach: tuple[float, float] = REACH,
     layout: Literal["scattered", "clustered"] = "scattered",
     pool_share: float = POOL_SHARE,
@@ -495,10 +520,14 @@ def generate(
 ) -> dict[str, pd.DataFrame]:
     """Make the synthetic referral and engagement tables and their ground truth (in memory).
 
-    The parameters after ``years`` are those of :func:`simulate`.
+    The parameters after ``years`` are those of :func:`simulate`; ``n_off_radar`` and
+    ``n_hidden_need`` left out are :func:`planted_counts` of the authority.
     """
     start, stop = default_window(years, end)
     areas, pcs, homes = demo_areas(config)
+    default_off, default_hidden = planted_counts(areas, pool_share=pool_share)
+    n_off_radar = default_off if n_off_radar is None else n_off_radar
+    n_hidden_need = default_hidden if n_hidden_need is None else n_hidden_need
     span_years = ((stop - start).days + 1) / 365.25
     sim = simulate(
         areas, seed=seed, years=span_years, area_cv=area_cv, n_off_radar=n_off_radar,
@@ -542,6 +571,8 @@ def write_demo_data(
         truth=paths["truth"],
         n_referrals=len(tables["referrals"]),
         n_engagement=len(tables["engagement"]),
+        n_off_radar=int((tables["truth"]["kind"] == "off_radar").sum()),
+        n_hidden_need=int((tables["truth"]["kind"] == "hidden_need").sum()),
     )
 
 
@@ -552,6 +583,7 @@ def read_truth(path: Path) -> pd.DataFrame:
 
 __all__ = [
     "AREA_CV",
+    "PLANTED",
     "DemoFiles",
     "Simulation",
     "area_variation",
@@ -562,6 +594,7 @@ __all__ = [
     "generate",
     "need_model",
     "plant",
+    "planted_counts",
     "read_truth",
     "referral_records",
     "simulate",

@@ -87,6 +87,63 @@ def test_init_demo_data_refresh(tmp_path, capsys, authority, code, n_lsoas, chil
     assert len(snap.lsoa) == n_lsoas and referrals.loc["referrals", "value"] > 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("code", "n_lsoas", "planted"),
+    [("E06000053", 1, (0, 0)), ("E09000001", 6, (1, 0)), ("E06000017", 26, (4, 1))],
+    ids=["Isles-of-Scilly", "City-of-London", "Rutland"],
+)
+def test_the_smallest_districts_run_demo_data_refresh_and_the_app_unedited(
+    tmp_path, capsys, monkeypatch, code, n_lsoas, planted
+):
+    # demo-data used to plant 8 + 3 areas in the most deprived 40% of LSOAs and stopped with
+    # "Only 10 LSOAs in the most deprived 40%" (Rutland; 3 districts in all); the Isles of
+    # Scilly's refresh then stopped at the radar ("needs at least 5 areas") and its suggested
+    # zone plan at "6 zones cannot be made from 1 LSOAs".
+    folder = tmp_path / "la"
+    assert run_init(capsys, "--authority", code, "--out", str(folder))[0] == 0
+    assert len(national(code)) == n_lsoas
+    config = folder / "needmap.toml"
+    assert main(["demo-data", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert f"planted {planted[0]} off-the-radar and {planted[1]} hidden-need areas" in out
+    assert main(["refresh", "--config", str(config), "--quiet"]) == 0
+    snap = load_snapshot(load_config(config).snapshots_folder)
+    assert len(snap.lsoa) == n_lsoas
+    flags = snap.flags("lsoa", "engagement")
+    if n_lsoas < 5:  # too few to compare: listed, not judged, and said so
+        assert (flags["flag"] == "no data").all() and len(flags) == n_lsoas
+        assert flags["reason"].str.contains("the radar compares at least 5").all()
+        assert load_config(config).zones.staff == n_lsoas
+    else:
+        assert (flags["flag"] != "no data").any()
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("NEEDMAP_CONFIG", str(config))
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    for page in ("overview", "off_radar", "zones", "my_zone", "data"):
+        at = AppTest.from_file(app, default_timeout=120).run()
+        at.switch_page(f"needmap/app/pages/{page}.py").run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.exception],
+                                                   [e.body for e in at.error])
+
+
+def test_demo_data_plants_what_it_is_asked_and_refuses_what_does_not_fit(tmp_path, capsys):
+    folder = tmp_path / "la"
+    assert run_init(capsys, "--authority", "E06000017", "--out", str(folder))[0] == 0
+    config = str(folder / "needmap.toml")
+    assert main(["demo-data", "--config", config, "--off-radar", "2", "--hidden-need", "0"]) == 0
+    assert "planted 2 off-the-radar and 0 hidden-need areas" in capsys.readouterr().out
+    assert main(["demo-data", "--config", config, "--off-radar", "11"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: Only 10 LSOAs in the authority's most deprived 40%")
+    assert "needmap demo-data --off-radar N --hidden-need N" in err
+    with pytest.raises(SystemExit) as bad:
+        main(["demo-data", "--config", config, "--off-radar", "-1"])
+    assert bad.value.code == 2
+    assert "not a whole number >= 0" in capsys.readouterr().err
+
+
 def test_unknown_name_is_refused_with_the_closest(tmp_path, capsys):
     status, _, err = run_init(capsys, "--authority", "Boltn", "--out", str(tmp_path / "x"))
     assert status == 1

@@ -123,8 +123,22 @@ def test_records_carry_exactly_the_simulated_families(demo):
 
 def test_generator_refuses_impossible_plants(demo):
     areas, _, _ = demo
-    with pytest.raises(InputError, match="ask for fewer planted areas"):
+    with pytest.raises(InputError, match=r"ask for fewer \(needmap demo-data --off-radar N"):
         synthetic.simulate(areas, seed=1, n_off_radar=60)
+    for bad in (-1, 2.5, True, "3"):
+        with pytest.raises(InputError, match="n_hidden_need must be a whole number >= 0"):
+            synthetic.simulate(areas, seed=1, n_hidden_need=bad)
+
+
+def test_planted_counts_keep_planted_areas_the_exception(demo):
+    areas, _, _ = demo
+    assert synthetic.planted_counts(areas) == synthetic.PLANTED  # Oldham: a pool of 57
+    pool = areas.sort_values("idaci_pctile", ascending=False)
+    for n, expected in ((55, (8, 3)), (25, (4, 1)), (12, (1, 1)), (4, (1, 0)), (2, (0, 0))):
+        few = pool.head(n).reset_index(drop=True)  # a pool of about 40% of n
+        off, hidden = synthetic.planted_counts(few)
+        assert (off, hidden) == expected, (n, off, hidden)
+        assert 2 * (off + hidden) <= len(synthetic._pool(few, synthetic.POOL_SHARE))
     with pytest.raises(InputError, match="reach must be two fractions"):
         synthetic.simulate(areas, seed=1, reach=(0.6, 0.4))
     with pytest.raises(InputError, match="layout must be"):
