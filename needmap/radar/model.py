@@ -140,7 +140,7 @@ class RadarModel:
     n_tested_ : int
         Areas in the false-discovery family of the shortfall test.
     n_iter_ : int
-        EM iterations.
+        EM steps taken (calls of the EM map, SQUAREM's extrapolated ones included).
     """
 
     def __init__(
@@ -646,9 +646,10 @@ def _squarem(
     Two plain steps give ``r`` (the first change) and ``v`` (how it changed); the squared
     extrapolation ``theta - 2 a r + a^2 v`` with ``a = -|r| / |v|`` (scheme S3, ``a <= -1``,
     its bound growing fourfold whenever reached) is projected into the parameter space and
-    followed by one plain step. An extrapolation that comes out further from its fixed point
-    than the plain steps were (or not finite) is dropped for the second plain step, so the
-    iteration never does worse than plain EM. Returns the fixed point and the steps taken.
+    followed by one plain step. An extrapolation whose step cannot be taken, is not finite, or
+    moves further than ``1 + rms(theta) + |plain step|`` (the SQUAREM package's safeguard with
+    ``kr = 1``: only a wild jump) is dropped for the second plain step, and the bound on ``a``
+    shrinks fourfold. Returns the fixed point and the number of calls of ``step``.
     """
     evals, step_max = 0, 1.0
     while evals < max_evals:
