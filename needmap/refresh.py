@@ -359,7 +359,7 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
                 frames.append(pd.DataFrame({
                     "area_code": areas[code].to_numpy(), "area_name": areas[name].to_numpy(),
                     "level": level, "kind": kind, "flag": NO_DATA,
-                    "reason": f"Only {len(judged)} {LEVEL_WORDS[level]} in "
+                    "reason": f"Only {len(judged)} {LEVEL_WORDS[level][len(judged) != 1]} in "
                               f"{config.authority.name} can be judged; the radar compares at "
                               f"least {config.radar.bands} (one per need band), so none is "
                               "judged.",
@@ -388,7 +388,8 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
 
 
 NO_DATA = "no data"
-LEVEL_WORDS = {"lsoa": "neighbourhood(s) (LSOAs)", "ward": "ward(s)"}
+LEVEL_WORDS = {"lsoa": ("neighbourhood (LSOA)", "neighbourhoods (LSOAs)"),
+               "ward": ("ward", "wards")}
 
 
 #: Quarters forecast by the trajectories.
