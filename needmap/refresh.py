@@ -348,7 +348,7 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
     frames = []
     for level in ("lsoa", "ward"):
         areas = getattr(ind, level)
-        code, name = f"{level}_code", f"{level}_name"
+        code = f"{level}_code"
         usable = (pd.to_numeric(areas["children"], errors="coerce") > 0) & areas[
             "idaci_score"].notna()
         judged = areas[usable.to_numpy()].reset_index(drop=True)
@@ -356,14 +356,11 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
             if len(judged) < config.radar.bands:
                 # Too few areas to compare with each other (the Isles of Scilly has one LSOA):
                 # every area is listed as not judged, and the refresh goes on.
-                frames.append(pd.DataFrame({
-                    "area_code": areas[code].to_numpy(), "area_name": areas[name].to_numpy(),
-                    "level": level, "kind": kind, "flag": NO_DATA,
-                    "reason": f"Only {len(judged)} {LEVEL_WORDS[level][len(judged) != 1]} in "
-                              f"{config.authority.name} can be judged; the radar compares at "
-                              f"least {config.radar.bands} (one per need band), so none is "
-                              "judged.",
-                }))
+                frames.append(_not_judged(
+                    areas, level, kind,
+                    f"Only {len(judged)} {LEVEL_WORDS[level][len(judged) != 1]} in "
+                    f"{config.authority.name} can be judged; the radar compares at least "
+                    f"{config.radar.bands} (one per need band), so none is judged."))
                 continue
             pub = _cells(protected, level, period, measure).reindex(judged[code])
             true = _cells(ind.cells, level, period, measure).reindex(judged[code])
@@ -376,15 +373,22 @@ def snapshot_flags(ind: Indicators, protected: pd.DataFrame, config: Config) -> 
             ))
             rest = areas[~usable.to_numpy()]
             if len(rest):
-                frames.append(pd.DataFrame({
-                    "area_code": rest[code].to_numpy(), "area_name": rest[name].to_numpy(),
-                    "level": level, "kind": kind, "flag": NO_DATA,
-                    "reason": "No children or no deprivation figure in this area: not judged.",
-                }))
+                frames.append(_not_judged(
+                    rest, level, kind,
+                    "No children or no deprivation figure in this area: not judged."))
     # Every column of the radar's table, even where no level could be judged (text as text).
     out = pd.concat(frames, ignore_index=True).reindex(columns=OUTPUT_COLUMNS)
     text = ["need_band_label", "need_group", "certainty"]
     return out.astype({c: object for c in text if out[c].isna().all()})
+
+
+def _not_judged(areas: pd.DataFrame, level: str, kind: str, reason: str) -> pd.DataFrame:
+    """Flag rows for areas the radar cannot judge: class "no data" and why."""
+    return pd.DataFrame({
+        "area_code": areas[f"{level}_code"].to_numpy(),
+        "area_name": areas[f"{level}_name"].to_numpy(),
+        "level": level, "kind": kind, "flag": NO_DATA, "reason": reason,
+    })
 
 
 NO_DATA = "no data"
