@@ -103,6 +103,23 @@ def demo_app(folder: Path) -> Iterator[tuple[str, object]]:
         yield url, snapshot
 
 
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, request):
+    """The demo app serving a fresh refresh, one per browser test module: ``(url, snapshot)``."""
+    with demo_app(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    """Debian's Chromium, headless, for the module's app."""
+    pytest.importorskip("playwright.sync_api")
+    from streamlit_server import chromium_browser
+
+    with chromium_browser() as b:
+        yield b
+
+
 def error_line(proc) -> str:
     """The one ``Error:`` line of a failed call (exit 1, no traceback)."""
     assert proc.returncode == 1, proc.stdout + proc.stderr

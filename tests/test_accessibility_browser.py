@@ -14,8 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import demo_app
-from streamlit_server import CHROMIUM, chromium_browser, settle, shown_maps
+from streamlit_server import CHROMIUM, settle, shown_maps
 
 ROOT = Path(__file__).resolve().parents[1]
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
@@ -30,17 +29,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with demo_app(tmp_path_factory.mktemp("a11y")) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def page(app):
-    pytest.importorskip("playwright.sync_api")
-    with chromium_browser() as browser:
-        p = browser.new_page(viewport={"width": 1440, "height": 900})
-        yield p
+def page(browser):
+    return browser.new_page(viewport={"width": 1440, "height": 900})
 
 
 def axe(frame) -> list[dict]:

@@ -16,10 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import demo_app
 from streamlit_server import (
     CHROMIUM,
-    chromium_browser,
     is_local,
     settle,
     shown_maps,
@@ -35,20 +33,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """The app's URL and its snapshot."""
-    with demo_app(tmp_path_factory.mktemp("app-browser")) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    pytest.importorskip("playwright.sync_api")
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import demo_app
-from streamlit_server import CHROMIUM, chromium_browser, settle, shown_maps
+from streamlit_server import CHROMIUM, settle, shown_maps
 from test_app_browser import check_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,19 +54,6 @@ MARKS = """() => {
 
 def _meet(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with demo_app(tmp_path_factory.mktemp("zone-labels")) as served:
-        yield served
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    pytest.importorskip("playwright.sync_api")
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.mark.parametrize("size", list(SIZES))
