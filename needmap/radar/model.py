@@ -377,9 +377,9 @@ class RadarModel:
                 and len(self.coef_) == p and len(self.expected_) == n:
             # Start from the previous fit (sklearn's warm_start): the same areas with slightly
             # different counts settle in a few iterations instead of hundreds.
-            theta = np.concatenate([self.coef_, [self.tau2_, 0.0, 0.0]])
-            theta[p + 1:] = (self.reach_, max(self.share_, 1e-4)) if mixture and np.isfinite(
-                self.reach_) else (reach, share)  # fmt: skip
+            if mixture and np.isfinite(self.reach_):
+                reach, share = self.reach_, max(self.share_, 1e-4)
+            theta = np.concatenate([self.coef_, [self.tau2_, reach, share]])
             n_first = 0
         else:
             # First step: every area ordinary, Poisson weights (plain Poisson regression).
